@@ -1,0 +1,584 @@
+"""The synthetic demo store: a deterministic, seeded Bangladeshi e-commerce shop.
+
+Everything is drawn with one ``numpy.random.Generator`` seeded from ``seed``, in a fixed order,
+so the same seed gives the same bytes. Work is vectorised, so the generator scales from the
+5,000-customer demo store to 1,000,000 customers and about 10,000,000 orders for benchmarks.
+
+Planted patterns (the parameters are module constants, so tests can check they are recovered):
+
+=========================  =====================================================================
+pattern                    parameters
+=========================  =====================================================================
+history                    ``HISTORY_START`` to ``HISTORY_END`` (about 2.5 years), UTC
+acquisition growth         new customers per day grow linearly by ``GROWTH`` over the history
+seasonality                order intensity times ``EID_FITR_LIFT`` in the 14 days before each
+                           Eid al-Fitr, ``EID_ADHA_LIFT`` in the 10 days before each Eid al-Adha,
+                           ``NOVEMBER_SALE_LIFT`` from 11 to 20 November (``SEASONAL_PEAKS``)
+guests                     ``GUEST_SHARE`` of people check out as guests (``is_guest=1``)
+guest conversion           ``GUEST_CONVERSION`` of guests later open an account: the same record
+                           becomes ``is_guest=0`` and ``updated_at`` moves to the conversion
+duplicate people           ``DUPLICATE_SHARE`` of registered buyers also have an older guest
+                           record whose phone is written differently (``+880...``); their
+                           earliest orders sit on the guest record
+browsers                   ``NO_ORDER_SHARE`` of registered accounts never order
+e-mail                     ``NO_EMAIL_SHARE`` of people have no e-mail (guests more often)
+phone noise                ``PHONE_NOISE_SHARE`` of phones carry spaces, dashes or a ``+880``
+repeat buying              per person a purchase rate ``Gamma(RATE_SHAPE, RATE_SCALE)`` per year
+                           and an active life ``Exponential(LIFETIME_MEAN_DAYS)`` (churn): most
+                           buy once, a loyal core buys often
+statuses                   older orders: ``FINAL_STATUS_WEIGHTS``; the last ``OPEN_WINDOW_DAYS``
+                           days also pending, confirmed, processing and shipped
+payment                    ``PAYMENT_WEIGHTS`` (mostly cash on delivery)
+money                      integer paisa underneath, so ``grand_total = sub_total + tax +
+                           shipping - discount`` holds exactly; 1 to 6 line items an order
+=========================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_SEED = 20240101
+DEFAULT_CUSTOMERS = 5_000
+DEMO_STORE_ID = 22
+SECOND_STORE_ID = 23
+SECOND_STORE_CUSTOMERS = 300
+
+HISTORY_START = pd.Timestamp("2024-01-01", tz="UTC")
+HISTORY_END = pd.Timestamp("2026-06-30 18:00", tz="UTC")
+#: The ``as_of`` the notebooks and reports use: the day after the history ends (Asia/Dhaka).
+DEMO_AS_OF = "2026-07-01"
+
+GROWTH = 2.0
+EID_FITR = ("2024-04-10", "2025-03-31", "2026-03-20")
+EID_ADHA = ("2024-06-17", "2025-06-07", "2026-05-27")
+EID_FITR_LIFT = 2.5
+EID_ADHA_LIFT = 1.8
+NOVEMBER_SALE_LIFT = 2.0
+
+GUEST_SHARE = 0.33
+GUEST_CONVERSION = 0.18
+CONVERSION_MEAN_DAYS = 40.0
+DUPLICATE_SHARE = 0.02
+NO_ORDER_SHARE = 0.08
+NO_EMAIL_SHARE = 0.40
+PHONE_NOISE_SHARE = 0.12
+RATE_SHAPE = 0.45
+RATE_SCALE = 2.2
+LIFETIME_MEAN_DAYS = 240.0
+OPEN_WINDOW_DAYS = 10
+FINAL_STATUS_WEIGHTS = {"delivered": 0.86, "cancelled": 0.08, "returned": 0.045, "failed": 0.015}
+OPEN_STATUS_WEIGHTS = {
+    "pending": 0.2,
+    "confirmed": 0.2,
+    "processing": 0.2,
+    "shipped": 0.22,
+    "delivered": 0.1,
+    "cancelled": 0.08,
+}
+PAYMENT_WEIGHTS = {"cod": 0.74, "bkash": 0.13, "nagad": 0.08, "card": 0.05}
+
+CUSTOMER_COLUMNS = [
+    "user_id",
+    "store_id",
+    "name",
+    "email",
+    "phone",
+    "address_json",
+    "is_guest",
+    "is_phone_verified",
+    "is_email_verified",
+    "created_at",
+    "updated_at",
+]
+ORDER_COLUMNS = [
+    "order_id",
+    "store_id",
+    "user_id",
+    "order_status",
+    "financial_status",
+    "fulfillment_status",
+    "sub_total",
+    "tax",
+    "shipping",
+    "discount",
+    "grand_total",
+    "payment_method",
+    "note",
+    "created_at",
+    "updated_at",
+]
+ITEM_COLUMNS = [
+    "order_item_id",
+    "order_id",
+    "product_id",
+    "variant_id",
+    "name",
+    "price",
+    "quantity",
+    "sku",
+]
+
+_MALE = (
+    "Rahim Karim Hasan Hossain Jamal Kamal Rafiq Shafiq Tanvir Arif Imran Sohel Mahbub Rashed "
+    "Nayeem Sabbir Rakib Fahim Mehedi Shakil Tamim Mushfiq Riyad Sakib Anik Tushar Babul Jahid "
+    "Masud Nasir Faruk Habib Kawsar Milon Rubel Shohag Parvez Zahid Asif Naim"
+).split()
+_FEMALE = (
+    "Fatima Ayesha Nusrat Sadia Tania Farzana Sharmin Rumana Jannat Sumaiya Taslima Shirin Nasrin "
+    "Rokeya Salma Mim Tasnim Anika Lamia Ishrat Sabina Rehana Shapla Mousumi Tahmina Nazia Laila "
+    "Afroza Sharmeen Tanjila Sanjida Bristy Priya Rupa Jui"
+).split()
+_FAMILY = (
+    "Ahmed Khan Hossain Rahman Islam Uddin Chowdhury Sarkar Talukder Mia Akter Khatun Begum Alam "
+    "Haque Sheikh Siddique Bhuiyan Mollah Munshi Hasan Karim Das Roy Barua Mahmud Kabir Sultana "
+    "Mondal Biswas Paul Saha Ali"
+).split()
+_CITIES = {
+    "Dhaka": ("Gulshan", "Dhanmondi", "Mirpur", "Uttara", "Mohammadpur", "Banani", "Badda"),
+    "Chattogram": ("Agrabad", "Nasirabad", "Halishahar", "Panchlaish"),
+    "Sylhet": ("Zindabazar", "Ambarkhana", "Upashahar"),
+    "Khulna": ("Sonadanga", "Khalishpur", "Boyra"),
+    "Rajshahi": ("Shaheb Bazar", "Uposhohor", "Motihar"),
+    "Gazipur": ("Tongi", "Joydebpur", "Konabari"),
+    "Narayanganj": ("Fatullah", "Siddhirganj"),
+    "Cumilla": ("Kandirpar", "Tomsom Bridge"),
+}
+_CITY_WEIGHTS = np.array([0.45, 0.15, 0.07, 0.06, 0.06, 0.09, 0.07, 0.05])
+_ROADS = ("Road", "Lane", "Avenue", "Sarak")
+_MAIL_HOSTS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com")
+_PRODUCTS = (
+    ("Cotton Panjabi", 145000),
+    ("Jamdani Saree", 420000),
+    ("Three-Piece Salwar Kameez", 235000),
+    ("Lungi", 45000),
+    ("Kurti", 95000),
+    ("Leather Sandal", 120000),
+    ("Rice Cooker", 310000),
+    ("Mustard Oil 5L", 98000),
+    ("Hilsa Fish 1kg", 160000),
+    ("Basmati Rice 5kg", 75000),
+    ("Phone Cover", 25000),
+    ("Power Bank", 180000),
+    ("Hijab", 35000),
+    ("Baby Lotion", 42000),
+    ("Attar", 55000),
+    ("Dates 1kg", 85000),
+)
+
+
+@dataclass(frozen=True)
+class Store:
+    """One generated store: customers, orders and line items with the API's field names.
+
+    Money columns are integer paisa (``*_paisa``) so sums are exact; :func:`to_api_frames`
+    gives taka as the API sends it.
+    """
+
+    store_id: int
+    customers: pd.DataFrame
+    orders: pd.DataFrame
+    items: pd.DataFrame
+
+
+def _choice(rng: np.random.Generator, weights: dict[str, float], size: int) -> np.ndarray:
+    keys = np.array(list(weights), dtype=object)
+    p = np.array(list(weights.values()))
+    return keys[rng.choice(len(keys), size=size, p=p / p.sum())]
+
+
+def seasonal_multiplier(days: np.ndarray) -> np.ndarray:
+    """Order intensity multiplier for days since ``HISTORY_START`` (the planted seasonality)."""
+    dates = HISTORY_START + pd.to_timedelta(np.asarray(days), unit="D")
+    m = np.ones(len(dates))
+    day = dates.normalize().tz_localize(None).values.astype("datetime64[D]")
+    for eids, lift, span in ((EID_FITR, EID_FITR_LIFT, 14), (EID_ADHA, EID_ADHA_LIFT, 10)):
+        for eid in eids:
+            e = np.datetime64(eid, "D")
+            m = np.where((day >= e - np.timedelta64(span, "D")) & (day < e), lift, m)
+    month_day = dates.day.to_numpy()
+    november = (dates.month.to_numpy() == 11) & (month_day >= 11) & (month_day <= 20)
+    return np.where(november, NOVEMBER_SALE_LIFT, m)
+
+
+def _history_days() -> float:
+    return (HISTORY_END - HISTORY_START) / pd.Timedelta(days=1)
+
+
+def _acquisition_days(rng: np.random.Generator, n: int) -> np.ndarray:
+    """First-order (or signup) days: linear growth times seasonality, by thinning."""
+    span = _history_days()
+    peak = (1 + GROWTH) * max(EID_FITR_LIFT, EID_ADHA_LIFT, NOVEMBER_SALE_LIFT)
+    out = np.empty(0)
+    while len(out) < n:
+        cand = rng.uniform(0, span, size=2 * n + 16)
+        weight = (1 + GROWTH * cand / span) * seasonal_multiplier(cand)
+        out = np.concatenate([out, cand[rng.uniform(0, peak, size=len(cand)) < weight]])
+    return np.sort(out[:n])
+
+
+def _repeat_orders(
+    rng: np.random.Generator, first: np.ndarray, buyers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Repeat-order days of each buyer: Poisson at a personal rate until churn, seasonal."""
+    span = _history_days()
+    rate = rng.gamma(RATE_SHAPE, RATE_SCALE, size=len(buyers)) / 365.0
+    death = first + rng.exponential(LIFETIME_MEAN_DAYS, size=len(buyers))
+    stop = np.minimum(death, span)
+    peak = max(EID_FITR_LIFT, EID_ADHA_LIFT, NOVEMBER_SALE_LIFT)
+    count = rng.poisson(rate * peak * np.maximum(stop - first, 0))
+    owner = np.repeat(np.arange(len(buyers)), count)
+    days = first[owner] + rng.uniform(0, 1, size=len(owner)) * (stop - first)[owner]
+    keep = rng.uniform(0, peak, size=len(owner)) < seasonal_multiplier(days)
+    return buyers[owner[keep]], days[keep]
+
+
+def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Unique Bangladeshi mobile numbers ``01[3-9]XXXXXXXX`` as strings."""
+    numbers = rng.choice(700_000_000, size=n, replace=False) + 1_300_000_000
+    return np.char.add("0", numbers.astype(str)).astype(object)
+
+
+def _noisy(rng: np.random.Generator, phones: np.ndarray, force: bool = False) -> np.ndarray:
+    """Rewrite some phones the way people type them: ``+880``, spaces, dashes."""
+    out = phones.copy()
+    pick = np.ones(len(out), bool) if force else rng.uniform(size=len(out)) < PHONE_NOISE_SHARE
+    style = rng.integers(0, 4, size=len(out))
+    for i in np.flatnonzero(pick):
+        p = out[i]
+        out[i] = (
+            f"+880{p[1:]}",
+            f"{p[:5]}-{p[5:]}",
+            f"{p[:3]} {p[3:7]} {p[7:]}",
+            f"+880 {p[1:5]}-{p[5:]}",
+        )[style[i]]
+    return out
+
+
+def _names(rng: np.random.Generator, n: int) -> np.ndarray:
+    female = rng.uniform(size=n) < 0.48
+    given = np.where(
+        female,
+        np.array(_FEMALE, dtype=object)[rng.integers(0, len(_FEMALE), n)],
+        np.array(_MALE, dtype=object)[rng.integers(0, len(_MALE), n)],
+    )
+    family = np.array(_FAMILY, dtype=object)[rng.integers(0, len(_FAMILY), n)]
+    return given + " " + family
+
+
+def _emails(rng: np.random.Generator, names: np.ndarray, guest: np.ndarray) -> np.ndarray:
+    missing = rng.uniform(size=len(names)) < np.where(guest, 0.6, NO_EMAIL_SHARE - 0.1)
+    host = np.array(_MAIL_HOSTS, dtype=object)[rng.integers(0, len(_MAIL_HOSTS), len(names))]
+    digits = rng.integers(1, 999, size=len(names)).astype(str).astype(object)
+    local = np.char.lower(np.char.replace(names.astype(str), " ", ".")).astype(object)
+    mail = local + digits + "@" + host
+    return np.where(missing, None, mail)
+
+
+def _addresses(rng: np.random.Generator, n: int) -> np.ndarray:
+    cities = list(_CITIES)
+    city = rng.choice(len(cities), size=n, p=_CITY_WEIGHTS / _CITY_WEIGHTS.sum())
+    area_pick = rng.integers(0, 100, size=n)
+    house = rng.integers(1, 200, size=n)
+    road = rng.integers(1, 40, size=n)
+    road_kind = rng.integers(0, len(_ROADS), size=n)
+    missing = rng.uniform(size=n) < 0.15
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        if missing[i]:
+            continue
+        areas = _CITIES[cities[city[i]]]
+        out[i] = json.dumps(
+            {
+                "address": f"House {house[i]}, {_ROADS[road_kind[i]]} {road[i]}",
+                "city": cities[city[i]],
+                "area": areas[area_pick[i] % len(areas)],
+            },
+            ensure_ascii=False,
+        )
+    return out
+
+
+def _timestamps(days: np.ndarray) -> pd.DatetimeIndex:
+    """Days since the start as UTC timestamps with millisecond precision."""
+    ms = np.round(np.asarray(days, dtype=float) * 86_400_000).astype("int64")
+    return HISTORY_START + pd.to_timedelta(ms, unit="ms")
+
+
+def generate_store(
+    *,
+    seed: int = DEFAULT_SEED,
+    customers: int = DEFAULT_CUSTOMERS,
+    store_id: int = DEMO_STORE_ID,
+    first_user_id: int = 1,
+    first_order_id: int = 1,
+    items: bool = True,
+) -> Store:
+    """Generate a store of about ``customers`` people (plus duplicate guest records).
+
+    Parameters
+    ----------
+    seed
+        Seed of the one random generator; the same seed gives the same store.
+    customers
+        Number of people. Duplicate people add ``DUPLICATE_SHARE`` more records.
+    store_id, first_user_id, first_order_id
+        Identifiers, so several stores can share one database.
+    items
+        Draw line items (set ``False`` for very large benchmark stores).
+    """
+    if customers < 1:
+        raise ValueError(f"`customers` must be at least 1, got {customers!r}.")
+    rng = np.random.default_rng(seed)
+    people = _people(rng, customers)
+    orders = _orders(rng, people, first_order_id)
+    records, orders = _records(rng, people, orders, first_user_id, store_id)
+    orders = _lifecycle(rng, orders)
+    orders.insert(1, "store_id", store_id)
+    item_frame, money = _money(rng, len(orders), first_order_id, items)
+    orders = pd.concat([orders, money], axis=1)
+    return Store(store_id, records, orders[_order_columns_paisa()], item_frame)
+
+
+def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
+    """Status, payment and timestamps of each order, by its age at the end of the history."""
+    n = len(orders)
+    day = orders["day"].to_numpy()
+    age = _history_days() - day
+    status = np.where(
+        age > OPEN_WINDOW_DAYS,
+        _choice(rng, FINAL_STATUS_WEIGHTS, n),
+        _choice(rng, OPEN_STATUS_WEIGHTS, n),
+    )
+    payment = _choice(rng, PAYMENT_WEIGHTS, n)
+    prepaid = payment != "cod"
+    financial = np.select(
+        [status == "returned", status == "delivered", prepaid & (status == "cancelled"), prepaid],
+        ["refunded", "paid", "refunded", "paid"],
+        "unpaid",
+    )
+    fulfilled = np.isin(status, ["delivered", "returned", "shipped", "failed"])
+    settle = np.select(
+        [status == "delivered", status == "returned", status == "cancelled", status == "failed"],
+        [rng.uniform(1, 5, n), rng.uniform(5, 14, n), rng.uniform(0, 1, n), rng.uniform(2, 6, n)],
+        rng.uniform(0, 2, n) * (status != "pending"),
+    )
+    notes = np.array([None, "Call before delivery", "Deliver after 5 pm", "Gift wrap"], object)
+    note = notes[np.where(rng.uniform(size=n) < 0.08, rng.integers(1, 4, n), 0)]
+    return pd.DataFrame(
+        {
+            "order_id": orders["order_id"].to_numpy(),
+            "user_id": orders["user_id"].to_numpy(),
+            "order_status": status,
+            "financial_status": financial,
+            "fulfillment_status": np.where(fulfilled, "fulfilled", "unfulfilled"),
+            "payment_method": payment,
+            "note": note,
+            "created_at": _timestamps(day),
+            "updated_at": _timestamps(np.minimum(day + settle, _history_days())),
+        }
+    )
+
+
+def _order_columns_paisa() -> list[str]:
+    money = {"sub_total", "tax", "shipping", "discount", "grand_total"}
+    return [f"{c}_paisa" if c in money else c for c in ORDER_COLUMNS]
+
+
+def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    guest = rng.uniform(size=n) < GUEST_SHARE
+    names = _names(rng, n)
+    span = _history_days()
+    first = _acquisition_days(rng, n)
+    rng.shuffle(first)
+    buyer = guest | (rng.uniform(size=n) >= NO_ORDER_SHARE)
+    signup_lead = rng.exponential(20.0, size=n) * (rng.uniform(size=n) < 0.5)
+    converts = guest & (rng.uniform(size=n) < GUEST_CONVERSION)
+    convert_day = first + rng.exponential(CONVERSION_MEAN_DAYS, size=n) + 0.5
+    converts &= convert_day < span
+    return pd.DataFrame(
+        {
+            "name": names,
+            "email": _emails(rng, names, guest),
+            "phone": _phones(rng, n),
+            "address_json": _addresses(rng, n),
+            "guest": guest,
+            "buyer": buyer,
+            "first_day": first,
+            "signup_day": np.where(guest, first, np.maximum(first - signup_lead, 0)),
+            "converts": converts,
+            "convert_day": np.where(converts, convert_day, np.nan),
+            "duplicate": ~guest & buyer & (rng.uniform(size=n) < DUPLICATE_SHARE),
+            "phone_verified": rng.uniform(size=n) < np.where(guest, 0.1, 0.85),
+            "email_verified": rng.uniform(size=n) < 0.5,
+        }
+    )
+
+
+def _orders(rng: np.random.Generator, people: pd.DataFrame, first_order_id: int) -> pd.DataFrame:
+    buyers = np.flatnonzero(people["buyer"].to_numpy())
+    first = people["first_day"].to_numpy()[buyers]
+    who, days = _repeat_orders(rng, first, buyers)
+    person = np.concatenate([buyers, who])
+    day = np.concatenate([first, days])
+    order = np.lexsort((person, day))
+    person, day = person[order], day[order]
+    return pd.DataFrame(
+        {"order_id": np.arange(first_order_id, first_order_id + len(day)), "person": person},
+    ).assign(day=day)
+
+
+def _records(
+    rng: np.random.Generator,
+    people: pd.DataFrame,
+    orders: pd.DataFrame,
+    first_user_id: int,
+    store_id: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customer records, one per person plus an older guest record for duplicate people."""
+    n = len(people)
+    dup = np.flatnonzero(people["duplicate"].to_numpy())
+    user_ids = np.arange(first_user_id, first_user_id + n)
+    dup_ids = np.arange(first_user_id + n, first_user_id + n + len(dup))
+    span = _history_days()
+
+    # A duplicate person's orders in the first 60 days of their history sit on the guest record.
+    owner = user_ids[orders["person"].to_numpy()]
+    dup_of = pd.Series(dup_ids, index=dup)
+    on_dup = orders["person"].isin(dup) & (
+        orders["day"] < people["first_day"].to_numpy()[orders["person"]] + 60
+    )
+    owner = np.where(on_dup, dup_of.reindex(orders["person"]).to_numpy(), owner)
+    orders = orders.assign(user_id=owner.astype("int64"))
+
+    guest = people["guest"].to_numpy()
+    converts = people["converts"].to_numpy()
+    created = people["signup_day"].to_numpy()
+    touched = created + rng.exponential(120.0, size=n) * (rng.uniform(size=n) < 0.3)
+    updated = np.where(converts, people["convert_day"].to_numpy(), np.minimum(touched, span))
+    main = pd.DataFrame(
+        {
+            "user_id": user_ids,
+            "name": people["name"].to_numpy(),
+            "email": people["email"].to_numpy(),
+            "phone": _noisy(rng, people["phone"].to_numpy()),
+            "address_json": people["address_json"].to_numpy(),
+            "is_guest": (guest & ~converts).astype("int64"),
+            "is_phone_verified": people["phone_verified"].to_numpy().astype("int64"),
+            "is_email_verified": (
+                people["email_verified"].to_numpy() & people["email"].notna().to_numpy()
+            ).astype("int64"),
+            "created_at": _timestamps(created),
+            "updated_at": _timestamps(updated),
+        }
+    )
+    first = people["first_day"].to_numpy()[dup]
+    dups = pd.DataFrame(
+        {
+            "user_id": dup_ids,
+            "name": people["name"].to_numpy()[dup],
+            "email": np.full(len(dup), None, dtype=object),
+            "phone": _noisy(rng, people["phone"].to_numpy()[dup], force=True),
+            "address_json": people["address_json"].to_numpy()[dup],
+            "is_guest": np.ones(len(dup), "int64"),
+            "is_phone_verified": np.zeros(len(dup), "int64"),
+            "is_email_verified": np.zeros(len(dup), "int64"),
+            "created_at": _timestamps(first),
+            "updated_at": _timestamps(first),
+        }
+    )
+    records = pd.concat([main, dups], ignore_index=True)
+    records.insert(1, "store_id", store_id)
+    # The duplicate's registered record was opened after its guest orders.
+    later = records["user_id"].isin(user_ids[dup])
+    records.loc[later, "created_at"] = _timestamps(first + 60.0)
+    records["updated_at"] = records[["created_at", "updated_at"]].max(axis=1)
+    return records[CUSTOMER_COLUMNS], orders
+
+
+def _money(
+    rng: np.random.Generator, n: int, first_order_id: int, with_items: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Line items and order amounts in paisa."""
+    n_items = rng.integers(1, 7, size=n)
+    n_items = np.where(rng.uniform(size=n) < 0.55, 1, n_items)
+    order_of = np.repeat(np.arange(n), n_items)
+    product = rng.integers(0, len(_PRODUCTS), size=len(order_of))
+    base = np.array([p for _, p in _PRODUCTS])[product]
+    price = (base * rng.uniform(0.85, 1.15, size=len(order_of))).round().astype("int64")
+    quantity = np.where(rng.uniform(size=len(order_of)) < 0.8, 1, rng.integers(2, 4, len(order_of)))
+    sub_total = np.bincount(order_of, weights=price * quantity, minlength=n).astype("int64")
+    tax = np.where(rng.uniform(size=n) < 0.1, (sub_total * 0.05).round(), 0).astype("int64")
+    shipping = np.where(rng.uniform(size=n) < 0.55, 6000, 12000).astype("int64")
+    discount_rate = np.where(rng.uniform(size=n) < 0.2, rng.uniform(0.05, 0.15, size=n), 0.0)
+    discount = (sub_total * discount_rate).round().astype("int64")
+    money = pd.DataFrame(
+        {
+            "sub_total_paisa": sub_total,
+            "tax_paisa": tax,
+            "shipping_paisa": shipping,
+            "discount_paisa": discount,
+            "grand_total_paisa": sub_total + tax + shipping - discount,
+        }
+    )
+    if not with_items:
+        return pd.DataFrame(columns=[*ITEM_COLUMNS[:5], "price_paisa", *ITEM_COLUMNS[6:]]), money
+    names = np.array([name for name, _ in _PRODUCTS], dtype=object)[product]
+    variant = rng.integers(0, 3, size=len(order_of))
+    item_frame = pd.DataFrame(
+        {
+            "order_item_id": np.arange(1, len(order_of) + 1),
+            "order_id": order_of + first_order_id,
+            "product_id": product + 101,
+            "variant_id": (product + 101) * 10 + variant,
+            "name": names,
+            "price_paisa": price,
+            "quantity": quantity,
+            "sku": pd.Series(product + 101).astype(str).radd("SX-").to_numpy()
+            + pd.Series(variant).astype(str).radd("-V").to_numpy(),
+        }
+    )
+    return item_frame, money
+
+
+#: Orders in these statuses count in ``total_orders`` but not in ``total_spent`` [assumed: the
+#: platform does not say; this is what the sandbox does].
+UNSPENT_STATUSES = ("cancelled", "returned", "failed")
+
+
+def customer_totals(orders: pd.DataFrame) -> pd.DataFrame:
+    """``total_orders`` (all orders) and ``total_spent`` (whole taka) per ``user_id``.
+
+    ``orders`` carries ``user_id``, ``order_status`` and ``grand_total_paisa``.
+    """
+    spent = orders["grand_total_paisa"].where(~orders["order_status"].isin(UNSPENT_STATUSES), 0)
+    grouped = orders.assign(spent=spent).groupby("user_id")
+    return pd.DataFrame(
+        {
+            "total_orders": grouped.size(),
+            "total_spent": (grouped["spent"].sum() / 100).round().astype("int64"),
+        }
+    )
+
+
+def api_frames(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The store's customers and orders as :mod:`selorax_analytics.schema` typed frames.
+
+    These are the frames ``load_customers(include_guests=True)`` and ``load_orders()`` return
+    for this store, so analytics can be built and tested straight from the generator.
+    """
+    from selorax_analytics.schema import coerce_customers, coerce_orders
+
+    totals = customer_totals(store.orders)
+    customers = store.customers.drop(columns=["is_phone_verified", "is_email_verified"])
+    customers = customers.join(totals, on="user_id")
+    customers["total_orders"] = customers["total_orders"].fillna(0).astype("int64")
+    customers["total_spent"] = customers["total_spent"].fillna(0).astype("int64")
+    orders = store.orders.rename(columns=lambda c: c.removesuffix("_paisa"))
+    for column in ("sub_total", "tax", "shipping", "discount", "grand_total"):
+        orders[column] = orders[column] / 100
+    return coerce_customers(customers), coerce_orders(orders)

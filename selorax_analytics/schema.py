@@ -1,0 +1,146 @@
+"""The typed frames every part of the package agrees on.
+
+``load_customers`` and ``load_orders`` return frames with exactly these columns (the API's field
+names) and dtypes, fresh or cached; the analytics take them as input. Extra columns that the API
+may add later are kept after these ones.
+
+Customers
+    ``user_id`` and ``store_id`` (Int64), ``name``, ``email``, ``phone`` (str, email nullable),
+    ``address_json`` (the JSON text as sent, nullable), ``address``, ``city``, ``area``
+    (flattened from ``address_json``), ``is_guest`` (bool), ``created_at`` and ``updated_at``
+    (UTC, microseconds), ``total_orders`` (Int64), ``total_spent`` (float, taka).
+Orders
+    ``order_id``, ``store_id``, ``user_id`` (Int64), ``order_status``, ``financial_status``,
+    ``fulfillment_status``, ``payment_method`` (category), ``sub_total``, ``tax``, ``shipping``,
+    ``discount``, ``grand_total`` (float, taka), ``note`` (str, nullable), ``created_at``,
+    ``updated_at`` (UTC, microseconds).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+DATETIME = "datetime64[us, UTC]"
+
+CUSTOMER_DTYPES: dict[str, str] = {
+    "user_id": "Int64",
+    "store_id": "Int64",
+    "name": "str",
+    "email": "str",
+    "phone": "str",
+    "address_json": "str",
+    "address": "str",
+    "city": "str",
+    "area": "str",
+    "is_guest": "bool",
+    "created_at": DATETIME,
+    "updated_at": DATETIME,
+    "total_orders": "Int64",
+    "total_spent": "float64",
+}
+ORDER_DTYPES: dict[str, str] = {
+    "order_id": "Int64",
+    "store_id": "Int64",
+    "user_id": "Int64",
+    "order_status": "category",
+    "financial_status": "category",
+    "fulfillment_status": "category",
+    "sub_total": "float64",
+    "tax": "float64",
+    "shipping": "float64",
+    "discount": "float64",
+    "grand_total": "float64",
+    "payment_method": "category",
+    "note": "str",
+    "created_at": DATETIME,
+    "updated_at": DATETIME,
+}
+MONEY_COLUMNS = ("sub_total", "tax", "shipping", "discount", "grand_total")
+ADDRESS_FIELDS = ("address", "city", "area")
+
+
+def _address_field(value: object, field: str) -> object:
+    if isinstance(value, Mapping):
+        found = value.get(field)
+    elif isinstance(value, str) and value:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        found = parsed.get(field) if isinstance(parsed, Mapping) else None
+    else:
+        return None
+    return None if found is None else str(found)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Strings as pandas' ``str`` dtype with missing values kept missing."""
+    return values.astype("str").where(values.notna(), None).astype("str")
+
+
+def _address_text(value: object) -> object:
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return str(value)
+
+
+def coerce_customers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type a frame of customer records (API field names) into :data:`CUSTOMER_DTYPES`.
+
+    ``address_json`` may hold dicts (as parsed from JSON) or JSON text; it is kept as JSON text
+    and flattened into ``address``, ``city`` and ``area``. Unknown columns are kept at the end.
+    """
+    out = frame.copy()
+    if "address_json" not in out:
+        out["address_json"] = None
+    raw = out["address_json"].astype(object)
+    out["address_json"] = raw.map(_address_text)
+    for field in ADDRESS_FIELDS:
+        out[field] = raw.map(lambda v, f=field: _address_field(v, f))
+    for column in ("total_orders", "total_spent", "email"):
+        if column not in out:
+            out[column] = None
+    return _coerce(out, CUSTOMER_DTYPES)
+
+
+def coerce_orders(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type a frame of orders (API field names) into :data:`ORDER_DTYPES`.
+
+    Money arrives as numbers or numeric strings (``"1460.00"``) and becomes float taka.
+    """
+    out = frame.copy()
+    if "note" not in out:
+        out["note"] = None
+    return _coerce(out, ORDER_DTYPES)
+
+
+def _coerce(frame: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
+    missing = [c for c in dtypes if c not in frame]
+    if missing:
+        raise KeyError(f"Records lack the field(s) {missing}; every record needs {list(dtypes)}.")
+    columns: dict[str, pd.Series] = {}
+    for name, dtype in dtypes.items():
+        values = frame[name]
+        if dtype == DATETIME:
+            columns[name] = pd.to_datetime(values, utc=True, format="ISO8601").astype(DATETIME)
+        elif dtype == "str":
+            columns[name] = _text(values)
+        elif dtype == "bool":
+            columns[name] = pd.to_numeric(values).astype("int64").astype(bool)
+        elif dtype == "float64":
+            columns[name] = pd.to_numeric(values, errors="raise").astype("float64")
+        elif dtype == "Int64":
+            columns[name] = pd.to_numeric(values).astype("Int64")
+        else:
+            columns[name] = _text(values).astype("category")
+    extra = [c for c in frame.columns if c not in dtypes]
+    out = pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
+    for name in extra:
+        out[name] = frame[name].to_numpy()
+    return out

@@ -1,0 +1,48 @@
+"""Shared fixtures: a clean environment, a private cache, closed figures, a seeded RNG."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch, tmp_path):
+    """No ``SELORAX_*`` setting leaks into a test; the cache lives in the test's folder."""
+    for name in list(os.environ):
+        if name.startswith("SELORAX_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SELORAX_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20240101)
+
+
+@pytest.fixture(scope="session")
+def demo_store():
+    """The default demo store, straight from the generator."""
+    from selorax_analytics.sandbox.generator import generate_store
+
+    return generate_store()
+
+
+@pytest.fixture(scope="session")
+def demo_frames(demo_store):
+    """``(customers, orders)`` of the demo store as the loader types them."""
+    from selorax_analytics.sandbox.generator import api_frames
+
+    return api_frames(demo_store)
