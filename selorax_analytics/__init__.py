@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from selorax_analytics._version import __version__
+from selorax_analytics._version import __version__ as __version__
 
 # name -> module that defines it. One line per public name; keep it sorted by module.
 _PUBLIC: dict[str, str] = {

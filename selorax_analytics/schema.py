@@ -128,7 +128,8 @@ def _coerce(frame: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
     for name, dtype in dtypes.items():
         values = frame[name]
         if dtype == DATETIME:
-            columns[name] = pd.to_datetime(values, utc=True, format="ISO8601").astype(DATETIME)
+            stamps = pd.to_datetime(values, utc=True, format="ISO8601")
+            columns[name] = stamps.astype("datetime64[us, UTC]")
         elif dtype == "str":
             columns[name] = _text(values)
         elif dtype == "bool":
@@ -138,7 +139,7 @@ def _coerce(frame: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
         elif dtype == "Int64":
             columns[name] = pd.to_numeric(values).astype("Int64")
         else:
-            columns[name] = _text(values).astype("category")
+            columns[name] = _text(values).astype(pd.CategoricalDtype())
     extra = [c for c in frame.columns if c not in dtypes]
     out = pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
     for name in extra:

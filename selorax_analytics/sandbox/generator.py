@@ -123,21 +123,120 @@ ITEM_COLUMNS = [
     "sku",
 ]
 
-_MALE = (
-    "Rahim Karim Hasan Hossain Jamal Kamal Rafiq Shafiq Tanvir Arif Imran Sohel Mahbub Rashed "
-    "Nayeem Sabbir Rakib Fahim Mehedi Shakil Tamim Mushfiq Riyad Sakib Anik Tushar Babul Jahid "
-    "Masud Nasir Faruk Habib Kawsar Milon Rubel Shohag Parvez Zahid Asif Naim"
-).split()
-_FEMALE = (
-    "Fatima Ayesha Nusrat Sadia Tania Farzana Sharmin Rumana Jannat Sumaiya Taslima Shirin Nasrin "
-    "Rokeya Salma Mim Tasnim Anika Lamia Ishrat Sabina Rehana Shapla Mousumi Tahmina Nazia Laila "
-    "Afroza Sharmeen Tanjila Sanjida Bristy Priya Rupa Jui"
-).split()
-_FAMILY = (
-    "Ahmed Khan Hossain Rahman Islam Uddin Chowdhury Sarkar Talukder Mia Akter Khatun Begum Alam "
-    "Haque Sheikh Siddique Bhuiyan Mollah Munshi Hasan Karim Das Roy Barua Mahmud Kabir Sultana "
-    "Mondal Biswas Paul Saha Ali"
-).split()
+_MALE = [
+    "Rahim",
+    "Karim",
+    "Hasan",
+    "Hossain",
+    "Jamal",
+    "Kamal",
+    "Rafiq",
+    "Shafiq",
+    "Tanvir",
+    "Arif",
+    "Imran",
+    "Sohel",
+    "Mahbub",
+    "Rashed",
+    "Nayeem",
+    "Sabbir",
+    "Rakib",
+    "Fahim",
+    "Mehedi",
+    "Shakil",
+    "Tamim",
+    "Mushfiq",
+    "Riyad",
+    "Sakib",
+    "Anik",
+    "Tushar",
+    "Babul",
+    "Jahid",
+    "Masud",
+    "Nasir",
+    "Faruk",
+    "Habib",
+    "Kawsar",
+    "Milon",
+    "Rubel",
+    "Shohag",
+    "Parvez",
+    "Zahid",
+    "Asif",
+    "Naim",
+]
+_FEMALE = [
+    "Fatima",
+    "Ayesha",
+    "Nusrat",
+    "Sadia",
+    "Tania",
+    "Farzana",
+    "Sharmin",
+    "Rumana",
+    "Jannat",
+    "Sumaiya",
+    "Taslima",
+    "Shirin",
+    "Nasrin",
+    "Rokeya",
+    "Salma",
+    "Mim",
+    "Tasnim",
+    "Anika",
+    "Lamia",
+    "Ishrat",
+    "Sabina",
+    "Rehana",
+    "Shapla",
+    "Mousumi",
+    "Tahmina",
+    "Nazia",
+    "Laila",
+    "Afroza",
+    "Sharmeen",
+    "Tanjila",
+    "Sanjida",
+    "Bristy",
+    "Priya",
+    "Rupa",
+    "Jui",
+]
+_FAMILY = [
+    "Ahmed",
+    "Khan",
+    "Hossain",
+    "Rahman",
+    "Islam",
+    "Uddin",
+    "Chowdhury",
+    "Sarkar",
+    "Talukder",
+    "Mia",
+    "Akter",
+    "Khatun",
+    "Begum",
+    "Alam",
+    "Haque",
+    "Sheikh",
+    "Siddique",
+    "Bhuiyan",
+    "Mollah",
+    "Munshi",
+    "Hasan",
+    "Karim",
+    "Das",
+    "Roy",
+    "Barua",
+    "Mahmud",
+    "Kabir",
+    "Sultana",
+    "Mondal",
+    "Biswas",
+    "Paul",
+    "Saha",
+    "Ali",
+]
 _CITIES = {
     "Dhaka": ("Gulshan", "Dhanmondi", "Mirpur", "Uttara", "Mohammadpur", "Banani", "Badda"),
     "Chattogram": ("Agrabad", "Nasirabad", "Halishahar", "Panchlaish"),
@@ -275,8 +374,9 @@ def _emails(rng: np.random.Generator, names: np.ndarray, guest: np.ndarray) -> n
     host = np.array(_MAIL_HOSTS, dtype=object)[rng.integers(0, len(_MAIL_HOSTS), len(names))]
     digits = rng.integers(1, 999, size=len(names)).astype(str).astype(object)
     local = np.char.lower(np.char.replace(names.astype(str), " ", ".")).astype(object)
-    mail = local + digits + "@" + host
-    return np.where(missing, None, mail)
+    mail = np.asarray(local + digits + "@" + host, dtype=object)
+    mail[missing] = None
+    return mail
 
 
 def _addresses(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -495,7 +595,7 @@ def _records(
     records.insert(1, "store_id", store_id)
     # The duplicate's registered record was opened after its guest orders.
     later = records["user_id"].isin(user_ids[dup])
-    records.loc[later, "created_at"] = _timestamps(first + 60.0)
+    records.loc[later, "created_at"] = _timestamps(np.minimum(first + 60.0, span))
     records["updated_at"] = records[["created_at", "updated_at"]].max(axis=1)
     return records[CUSTOMER_COLUMNS], orders
 
@@ -551,7 +651,7 @@ UNSPENT_STATUSES = ("cancelled", "returned", "failed")
 
 
 def customer_totals(orders: pd.DataFrame) -> pd.DataFrame:
-    """``total_orders`` (all orders) and ``total_spent`` (whole taka) per ``user_id``.
+    """``total_orders`` (all orders) and ``total_spent`` (whole taka, half up) per ``user_id``.
 
     ``orders`` carries ``user_id``, ``order_status`` and ``grand_total_paisa``.
     """
@@ -560,7 +660,7 @@ def customer_totals(orders: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "total_orders": grouped.size(),
-            "total_spent": (grouped["spent"].sum() / 100).round().astype("int64"),
+            "total_spent": (grouped["spent"].sum() + 50) // 100,
         }
     )
 

@@ -1,0 +1,113 @@
+"""Sandbox-only changes and counters, for tests and benchmarks (not part of the platform).
+
+The same operations are methods of :class:`selorax_analytics.sandbox.Sandbox` and endpoints
+under ``/_sandbox`` (no credentials; the sandbox binds to 127.0.0.1):
+
+- ``GET /_sandbox/requests``: request counts per endpoint and credential label.
+- ``POST /_sandbox/requests/reset``: set the counts to zero.
+- ``POST /_sandbox/customers/{user_id}/convert``: a guest opens an account.
+- ``POST /_sandbox/orders``: a new order ``{"user_id", "grand_total", "order_status"?}``.
+- ``PATCH /_sandbox/orders/{order_id}``: ``{"order_status"}``; ``updated_at`` moves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from selorax_analytics.sandbox.db import Database, now_text
+from selorax_analytics.sandbox.params import ApiProblem
+
+
+def convert_guest(db: Database, user_id: int) -> None:
+    """Turn guest ``user_id`` into a registered customer; ``updated_at`` moves to now."""
+    with db.transaction() as conn:
+        done = conn.execute(
+            "UPDATE customers SET is_guest = 0, updated_at = ? WHERE user_id = ? AND is_guest = 1",
+            (now_text(), user_id),
+        )
+    if done.rowcount != 1:
+        raise ApiProblem(404, f"No guest customer {user_id}.")
+
+
+def add_order(db: Database, user_id: int, grand_total: float, order_status: str = "pending") -> int:
+    """A new cash-on-delivery order of ``grand_total`` taka for ``user_id``; its ``order_id``."""
+    store = db.scalar("SELECT store_id FROM customers WHERE user_id = ?", (user_id,))
+    if store is None:
+        raise ApiProblem(404, "Customer not found.")
+    paisa = round(float(grand_total) * 100)
+    stamp = now_text()
+    with db.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT INTO orders (store_id, user_id, order_status, financial_status, "
+            "fulfillment_status, sub_total_paisa, tax_paisa, shipping_paisa, discount_paisa, "
+            "grand_total_paisa, payment_method, note, created_at, updated_at) "
+            "VALUES (?, ?, ?, 'unpaid', 'unfulfilled', ?, 0, 0, 0, ?, 'cod', NULL, ?, ?)",
+            (store, user_id, order_status, paisa, paisa, stamp, stamp),
+        )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def set_order_status(db: Database, order_id: int, order_status: str) -> None:
+    with db.transaction() as conn:
+        done = conn.execute(
+            "UPDATE orders SET order_status = ?, updated_at = ? WHERE order_id = ?",
+            (order_status, now_text(), order_id),
+        )
+    if done.rowcount != 1:
+        raise ApiProblem(404, "Order not found.")
+
+
+def counts_body(counts: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+    return [
+        {"endpoint": endpoint, "credential": credential, "count": n}
+        for (endpoint, credential), n in sorted(counts.items())
+    ]
+
+
+async def _requests(request: Request) -> JSONResponse:
+    state = request.app.state.sandbox
+    return JSONResponse({"data": counts_body(state.request_counts()), "status": 200})
+
+
+async def _reset(request: Request) -> JSONResponse:
+    request.app.state.sandbox.reset_counts()
+    return JSONResponse({"message": "Counts reset.", "status": 200})
+
+
+async def _convert(request: Request) -> JSONResponse:
+    convert_guest(request.app.state.sandbox.db, int(request.path_params["user_id"]))
+    return JSONResponse({"message": "Guest converted.", "status": 200})
+
+
+async def _add_order(request: Request) -> JSONResponse:
+    body = await request.json()
+    order_id = add_order(
+        request.app.state.sandbox.db,
+        int(body["user_id"]),
+        float(body["grand_total"]),
+        body.get("order_status", "pending"),
+    )
+    return JSONResponse({"data": {"order_id": order_id}, "status": 201}, status_code=201)
+
+
+async def _set_status(request: Request) -> JSONResponse:
+    body = await request.json()
+    set_order_status(
+        request.app.state.sandbox.db, int(request.path_params["order_id"]), body["order_status"]
+    )
+    return JSONResponse({"message": "Order updated.", "status": 200})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/_sandbox/requests", _requests, methods=["GET"]),
+        Route("/_sandbox/requests/reset", _reset, methods=["POST"]),
+        Route("/_sandbox/customers/{user_id:int}/convert", _convert, methods=["POST"]),
+        Route("/_sandbox/orders", _add_order, methods=["POST"]),
+        Route("/_sandbox/orders/{order_id:int}", _set_status, methods=["PATCH"]),
+    ]

@@ -1,0 +1,316 @@
+"""The SeloraX Apps API v1 endpoints the sandbox serves, as ``customers-api.txt`` documents them.
+
+Assumptions where the documents are silent (also in the README):
+- ``GET /orders/{order_id}`` puts the line items in an ``items`` list.
+- ``DELETE /customers/{user_id}`` answers ``{"message": "Customer deleted.", "status": 200}``.
+- ``search`` matches a case-insensitive substring of name, e-mail or phone.
+- ``until`` is inclusive: orders created on or before that instant.
+- Validation errors carry ``code: "validation_error"``; 404 bodies carry no code, as documented.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from selorax_analytics.sandbox import params
+from selorax_analytics.sandbox.auth import Credential
+from selorax_analytics.sandbox.db import CUSTOMER_FIELDS, ORDER_FIELDS, TOTAL_SPENT_SQL, now_text
+from selorax_analytics.sandbox.params import ApiProblem
+from selorax_analytics.sandbox.state import SandboxState
+
+MONEY = ("sub_total", "tax", "shipping", "discount", "grand_total")
+LIST_FIELDS = (
+    "user_id, store_id, name, email, phone, address_json, is_guest, created_at, updated_at, "
+    f"total_orders, {TOTAL_SPENT_SQL} AS total_spent"
+)
+
+
+def _state(request: Request) -> SandboxState:
+    state: SandboxState = request.app.state.sandbox
+    return state
+
+
+def _credential(request: Request, scope: str) -> Credential:
+    credential: Credential = request.state.credential
+    credential.require(scope)
+    return credential
+
+
+def _path_id(request: Request, name: str) -> int:
+    raw = request.path_params[name]
+    if not raw.isdigit():
+        raise params.bad(name, raw, "a positive integer")
+    return int(raw)
+
+
+def _customer(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    if row.get("address_json") is not None:
+        row["address_json"] = json.loads(row["address_json"])
+    return row
+
+
+def _order(state: SandboxState, row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    for column in MONEY:
+        taka = row[column] / 100
+        row[column] = f"{taka:.2f}" if state.money_as_strings else round(taka, 2)
+    return row
+
+
+def _page(rows: list[dict[str, Any]], page: int, limit: int, total: int) -> JSONResponse:
+    body = {"data": rows, "pagination": {"page": page, "limit": limit, "total": total}}
+    return JSONResponse({**body, "status": 200})
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_customers(request: Request) -> JSONResponse:
+    credential = _credential(request, "read:customers")
+    q = request.query_params
+    page, limit = params.paging(q)
+    column, direction = params.sort(q, ("created_at", "updated_at", "name"))
+    where: list[str] = ["store_id = ?"]
+    args: list[Any] = [credential.store_id]
+    if not params.flag(q, "include_guests"):
+        where.append("is_guest = 0")
+    since = params.timestamp(q, "since")
+    if since is not None:
+        where.append("created_at >= ?")
+        args.append(since)
+    if q.get("search"):
+        where.append(
+            "(name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')"
+        )
+        args += [_like(q["search"])] * 3
+    orders_min = params.integer(q, "total_orders_min", None, 0)
+    if orders_min is not None:
+        where.append("total_orders >= ?")
+        args.append(orders_min)
+    spent_min = params.integer(q, "total_spent_min", None, 0)
+    if spent_min is not None:
+        where.append(f"{TOTAL_SPENT_SQL} >= ?")
+        args.append(spent_min)
+    db = _state(request).db
+    clause = " AND ".join(where)
+    total = db.scalar(f"SELECT COUNT(*) FROM customers WHERE {clause}", args)
+    rows = db.query(
+        f"SELECT {LIST_FIELDS} FROM customers WHERE {clause} "
+        f"ORDER BY {column} {direction}, user_id {direction} LIMIT ? OFFSET ?",
+        [*args, limit, (page - 1) * limit],
+    )
+    return _page([_customer(r) for r in rows], page, limit, total)
+
+
+def _find_customer(state: SandboxState, credential: Credential, user_id: int) -> dict[str, Any]:
+    rows = state.db.query(
+        f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE user_id = ? AND store_id = ?",
+        (user_id, credential.store_id),
+    )
+    if not rows:
+        raise ApiProblem(404, "Customer not found.")
+    return _customer(rows[0])
+
+
+async def get_customer(request: Request) -> JSONResponse:
+    credential = _credential(request, "read:customers")
+    found = _find_customer(_state(request), credential, _path_id(request, "user_id"))
+    return JSONResponse({"data": found, "status": 200})
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiProblem(
+            400, "The request body must be a JSON object.", "validation_error"
+        ) from None
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "The request body must be a JSON object.", "validation_error")
+    return body
+
+
+def _phone_conflict(state: SandboxState, store_id: int, phone: str, user_id: int = 0) -> None:
+    taken = state.db.scalar(
+        "SELECT user_id FROM customers WHERE store_id = ? AND phone = ? AND user_id != ?",
+        (store_id, phone, user_id),
+    )
+    if taken is not None:
+        raise ApiProblem(409, "Phone number already exists for this store.", "conflict")
+
+
+async def update_customer(request: Request) -> JSONResponse:
+    credential = _credential(request, "write:customers")
+    state = _state(request)
+    user_id = _path_id(request, "user_id")
+    body = await _body(request)
+    _find_customer(state, credential, user_id)
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = params.text_field(body, "name", maximum=255)
+    if "email" in body:
+        changes["email"] = params.email_field(body)
+    if "phone" in body:
+        changes["phone"] = params.text_field(body, "phone", maximum=20)
+        _phone_conflict(state, credential.store_id, changes["phone"], user_id)
+    if "address_json" in body:
+        address = params.address_field(body, "address_json")
+        changes["address_json"] = (
+            None if address is None else json.dumps(address, ensure_ascii=False)
+        )
+    if not changes:
+        raise ApiProblem(
+            400,
+            "At least one field must be provided: name, email, phone or address_json.",
+            "validation_error",
+        )
+    changes["updated_at"] = now_text()
+    assignments = ", ".join(f"{k} = ?" for k in changes)
+    with state.db.transaction() as conn:
+        conn.execute(
+            f"UPDATE customers SET {assignments} WHERE user_id = ?", [*changes.values(), user_id]
+        )
+    found = _find_customer(state, credential, user_id)
+    data = {k: v for k, v in found.items() if k not in ("total_orders", "total_spent")}
+    return JSONResponse({"data": data, "message": "Customer updated.", "status": 200})
+
+
+async def create_customer(request: Request) -> JSONResponse:
+    credential = _credential(request, "write:customers")
+    state = _state(request)
+    body = await _body(request)
+    missing = [name for name in ("name", "phone") if body.get(name) in (None, "")]
+    if missing:
+        raise ApiProblem(
+            400, f"Missing required field(s): {', '.join(missing)}.", "validation_error"
+        )
+    name = params.text_field(body, "name", maximum=255)
+    phone = params.text_field(body, "phone", maximum=20, minimum=10)
+    email = params.email_field(body) if "email" in body else None
+    address = params.address_field(body, "address") if "address" in body else None
+    _phone_conflict(state, credential.store_id, phone)
+    stamp = now_text()
+    with state.db.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT INTO customers (store_id, name, email, phone, address_json, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                credential.store_id,
+                name,
+                email,
+                phone,
+                None if address is None else json.dumps(address, ensure_ascii=False),
+                stamp,
+                stamp,
+            ),
+        )
+    data = {
+        "user_id": cursor.lastrowid,
+        "name": name,
+        "phone": phone,
+        "email": email,
+        "store_id": credential.store_id,
+    }
+    return JSONResponse({"data": data, "status": 201}, status_code=201)
+
+
+async def delete_customer(request: Request) -> JSONResponse:
+    credential = _credential(request, "write:customers")
+    state = _state(request)
+    user_id = _path_id(request, "user_id")
+    found = _find_customer(state, credential, user_id)
+    if found["total_orders"] > 0:
+        raise ApiProblem(400, "Customer has orders and cannot be deleted.", "customer_has_orders")
+    with state.db.transaction() as conn:
+        conn.execute("DELETE FROM customers WHERE user_id = ?", (user_id,))
+    return JSONResponse({"message": "Customer deleted.", "status": 200})
+
+
+def _orders_page(
+    request: Request,
+    state: SandboxState,
+    where: list[str],
+    args: list[Any],
+    allowed: tuple[str, ...],
+) -> JSONResponse:
+    q = request.query_params
+    page, limit = params.paging(q)
+    column, direction = params.sort(q, allowed)
+    if q.get("status"):
+        where.append("order_status = ?")
+        args.append(q["status"])
+    clause = " AND ".join(where)
+    total = state.db.scalar(f"SELECT COUNT(*) FROM orders WHERE {clause}", args)
+    order_by = f"{column}_paisa" if column == "grand_total" else column
+    rows = state.db.query(
+        f"SELECT {ORDER_FIELDS} FROM orders WHERE {clause} "
+        f"ORDER BY {order_by} {direction}, order_id {direction} LIMIT ? OFFSET ?",
+        [*args, limit, (page - 1) * limit],
+    )
+    return _page([_order(state, r) for r in rows], page, limit, total)
+
+
+async def customer_orders(request: Request) -> JSONResponse:
+    credential = _credential(request, "read:customers")
+    state = _state(request)
+    user_id = _path_id(request, "user_id")
+    _find_customer(state, credential, user_id)
+    where = ["store_id = ?", "user_id = ?"]
+    return _orders_page(request, state, where, [credential.store_id, user_id], ("created_at",))
+
+
+async def list_orders(request: Request) -> JSONResponse:
+    credential = _credential(request, "read:orders")
+    state = _state(request)
+    q = request.query_params
+    where: list[str] = ["store_id = ?"]
+    args: list[Any] = [credential.store_id]
+    for name, op in (("since", ">="), ("until", "<=")):
+        value = params.timestamp(q, name)
+        if value is not None:
+            where.append(f"created_at {op} ?")
+            args.append(value)
+    customer_id = params.integer(q, "customer_id", None, 1)
+    if customer_id is not None:
+        where.append("user_id = ?")
+        args.append(customer_id)
+    return _orders_page(request, state, where, args, ("created_at", "updated_at", "grand_total"))
+
+
+async def get_order(request: Request) -> JSONResponse:
+    credential = _credential(request, "read:orders")
+    state = _state(request)
+    order_id = _path_id(request, "order_id")
+    rows = state.db.query(
+        f"SELECT {ORDER_FIELDS} FROM orders WHERE order_id = ? AND store_id = ?",
+        (order_id, credential.store_id),
+    )
+    if not rows:
+        raise ApiProblem(404, "Order not found.")
+    order = _order(state, rows[0])
+    items = state.db.query(
+        "SELECT order_item_id, order_id, product_id, variant_id, name, price_paisa, quantity, sku "
+        "FROM order_items WHERE order_id = ? ORDER BY order_item_id",
+        (order_id,),
+    )
+    for item in items:
+        taka = item.pop("price_paisa") / 100
+        item["price"] = f"{taka:.2f}" if state.money_as_strings else round(taka, 2)
+    return JSONResponse({"data": {**order, "items": items}, "status": 200})
+
+
+async def get_store(request: Request) -> JSONResponse:
+    credential: Credential = request.state.credential
+    rows = _state(request).db.query(
+        "SELECT store_id, name, currency FROM stores WHERE store_id = ?", (credential.store_id,)
+    )
+    if not rows:
+        raise ApiProblem(404, "Store not found.")
+    return JSONResponse({"data": rows[0], "status": 200})

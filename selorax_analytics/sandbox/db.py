@@ -1,0 +1,244 @@
+"""The sandbox's SQLite database: stores, customers, orders and line items.
+
+Money is stored as integer paisa so every identity holds exactly; the API layer turns it into
+taka. ``total_orders`` and ``total_spent`` are kept up to date from the orders by triggers, so
+they are always computed from the orders, however the orders change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from selorax_analytics.sandbox.generator import ORDER_COLUMNS, UNSPENT_STATUSES, Store
+
+_UNSPENT = ", ".join(f"'{s}'" for s in UNSPENT_STATUSES)
+_SPENT = f"CASE WHEN {{o}}.order_status IN ({_UNSPENT}) THEN 0 ELSE {{o}}.grand_total_paisa END"
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS stores (
+    store_id INTEGER PRIMARY KEY, name TEXT NOT NULL, currency TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS customers (
+    user_id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL, name TEXT NOT NULL, email TEXT,
+    phone TEXT NOT NULL, address_json TEXT, is_guest INTEGER NOT NULL DEFAULT 0,
+    is_phone_verified INTEGER NOT NULL DEFAULT 0, is_email_verified INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    total_orders INTEGER NOT NULL DEFAULT 0, spent_paisa INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS customers_phone ON customers (store_id, phone);
+CREATE INDEX IF NOT EXISTS customers_created ON customers (store_id, created_at, user_id);
+CREATE INDEX IF NOT EXISTS customers_updated ON customers (store_id, updated_at, user_id);
+CREATE INDEX IF NOT EXISTS customers_name ON customers (store_id, name, user_id);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL, user_id INTEGER NOT NULL,
+    order_status TEXT NOT NULL, financial_status TEXT NOT NULL, fulfillment_status TEXT NOT NULL,
+    sub_total_paisa INTEGER NOT NULL, tax_paisa INTEGER NOT NULL, shipping_paisa INTEGER NOT NULL,
+    discount_paisa INTEGER NOT NULL, grand_total_paisa INTEGER NOT NULL,
+    payment_method TEXT NOT NULL, note TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_created ON orders (store_id, created_at, order_id);
+CREATE INDEX IF NOT EXISTS orders_updated ON orders (store_id, updated_at, order_id);
+CREATE INDEX IF NOT EXISTS orders_user ON orders (user_id, created_at, order_id);
+CREATE TABLE IF NOT EXISTS order_items (
+    order_item_id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, product_id INTEGER,
+    variant_id INTEGER, name TEXT NOT NULL, price_paisa INTEGER NOT NULL,
+    quantity INTEGER NOT NULL, sku TEXT
+);
+CREATE INDEX IF NOT EXISTS order_items_order ON order_items (order_id);
+CREATE TRIGGER IF NOT EXISTS orders_insert AFTER INSERT ON orders BEGIN
+    UPDATE customers SET total_orders = total_orders + 1,
+        spent_paisa = spent_paisa + {_SPENT.format(o="NEW")} WHERE user_id = NEW.user_id;
+END;
+CREATE TRIGGER IF NOT EXISTS orders_delete AFTER DELETE ON orders BEGIN
+    UPDATE customers SET total_orders = total_orders - 1,
+        spent_paisa = spent_paisa - {_SPENT.format(o="OLD")} WHERE user_id = OLD.user_id;
+END;
+CREATE TRIGGER IF NOT EXISTS orders_update AFTER UPDATE ON orders BEGIN
+    UPDATE customers SET total_orders = total_orders - 1,
+        spent_paisa = spent_paisa - {_SPENT.format(o="OLD")} WHERE user_id = OLD.user_id;
+    UPDATE customers SET total_orders = total_orders + 1,
+        spent_paisa = spent_paisa + {_SPENT.format(o="NEW")} WHERE user_id = NEW.user_id;
+END;
+"""
+
+#: ``total_spent`` in whole taka, rounded half up, from the running paisa sum.
+TOTAL_SPENT_SQL = "((spent_paisa + 50) / 100)"
+CUSTOMER_FIELDS = (
+    "user_id, store_id, name, email, phone, address_json, is_guest, is_phone_verified, "
+    f"is_email_verified, created_at, updated_at, total_orders, {TOTAL_SPENT_SQL} AS total_spent"
+)
+ORDER_FIELDS = ", ".join(
+    f"{c}_paisa AS {c}" if c in ("sub_total", "tax", "shipping", "discount", "grand_total") else c
+    for c in ORDER_COLUMNS
+)
+
+
+def utc_text(value: datetime | pd.Timestamp) -> str:
+    """``2025-01-20T06:30:00.000Z``: the API's timestamp form, which also sorts as text."""
+    value = pd.Timestamp(value)
+    value = value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def now_text() -> str:
+    return utc_text(datetime.now(UTC))
+
+
+def _timestamps(values: pd.Series) -> list[str]:
+    stamps = pd.to_datetime(values, utc=True, format="ISO8601")
+    text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+    return text.tolist()
+
+
+def _paisa(frame: pd.DataFrame, column: str) -> pd.Series:
+    if f"{column}_paisa" in frame:
+        return frame[f"{column}_paisa"].astype("int64")
+    return (pd.to_numeric(frame[column]) * 100).round().astype("int64")
+
+
+def _records(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    values = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in columns]
+    return zip(*values, strict=True)
+
+
+class Database:
+    """One SQLite database; every call takes the lock, so any thread may use it.
+
+    ``path=None`` makes a temporary database file that is removed by :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._temporary = path is None
+        if path is None:
+            fd, name = tempfile.mkstemp(prefix="selorax-sandbox-", suffix=".sqlite3")
+            os.close(fd)
+            path = name
+        self.path = os.fspath(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+        if self._temporary:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.remove(self.path + suffix)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(row) for row in self._conn.execute(sql, tuple(params))]
+
+    def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        with self._lock:
+            row = self._conn.execute(sql, tuple(params)).fetchone()
+        return None if row is None else row[0]
+
+    def store_ids(self) -> list[int]:
+        return [r["store_id"] for r in self.query("SELECT store_id FROM stores ORDER BY 1")]
+
+    def add_store(self, store: Store, name: str) -> None:
+        """Insert a generated store (money in paisa)."""
+        self.add_frames(store.store_id, name, store.customers, store.orders, store.items)
+
+    def add_frames(
+        self,
+        store_id: int,
+        name: str,
+        customers: pd.DataFrame,
+        orders: pd.DataFrame,
+        items: pd.DataFrame | None = None,
+    ) -> None:
+        """Insert customers, orders and line items with the API's field names.
+
+        Money may come as taka (``grand_total``) or paisa (``grand_total_paisa``); ``address_json``
+        as JSON text or dicts; timestamps as ISO text or datetimes.
+        """
+        customers = _customer_rows(customers, store_id)
+        orders = _order_rows(orders, store_id)
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO stores VALUES (?, ?, 'BDT')", (store_id, name))
+            cols = list(customers.columns)
+            conn.executemany(
+                f"INSERT INTO customers ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                _records(customers, cols),
+            )
+            cols = list(orders.columns)
+            conn.executemany(
+                f"INSERT INTO orders ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                _records(orders, cols),
+            )
+            if items is not None and len(items):
+                item_rows = items.assign(price_paisa=_paisa(items, "price"))
+                cols = ["order_id", "product_id", "variant_id", "name", "price_paisa", "quantity"]
+                cols.append("sku")
+                conn.executemany(
+                    f"INSERT INTO order_items ({', '.join(cols)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    _records(item_rows, cols),
+                )
+
+
+def _customer_rows(frame: pd.DataFrame, store_id: int) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "user_id": frame["user_id"].astype("int64"),
+            "store_id": store_id,
+            "name": frame["name"].astype(object),
+            "email": frame["email"].astype(object) if "email" in frame else None,
+            "phone": frame["phone"].astype(object),
+            "address_json": frame["address_json"].astype(object).map(_json_text)
+            if "address_json" in frame
+            else None,
+        }
+    )
+    for flag in ("is_guest", "is_phone_verified", "is_email_verified"):
+        out[flag] = frame[flag].astype("int64") if flag in frame else 0
+    out["created_at"] = _timestamps(frame["created_at"])
+    out["updated_at"] = _timestamps(frame.get("updated_at", frame["created_at"]))
+    return out
+
+
+def _json_text(value: object) -> object:
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _order_rows(frame: pd.DataFrame, store_id: int) -> pd.DataFrame:
+    out = pd.DataFrame({"order_id": frame["order_id"].astype("int64"), "store_id": store_id})
+    out["user_id"] = frame["user_id"].astype("int64")
+    for column in ("order_status", "financial_status", "fulfillment_status", "payment_method"):
+        out[column] = frame[column].astype(str).astype(object)
+    for column in ("sub_total", "tax", "shipping", "discount", "grand_total"):
+        out[f"{column}_paisa"] = _paisa(frame, column)
+    out["note"] = frame["note"].astype(object) if "note" in frame else None
+    out["created_at"] = _timestamps(frame["created_at"])
+    out["updated_at"] = _timestamps(frame.get("updated_at", frame["created_at"]))
+    return out

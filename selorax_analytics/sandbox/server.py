@@ -1,0 +1,236 @@
+"""Run the sandbox: a uvicorn server on 127.0.0.1 over a SQLite database.
+
+From Python it runs in a background thread::
+
+    from selorax_analytics.sandbox import Sandbox
+
+    with Sandbox() as base_url:          # the demo store on a free port
+        ...
+
+    sandbox = Sandbox(faults=Faults(latency=0.05))
+    with sandbox as base_url:
+        ...
+        sandbox.request_counts()         # {(endpoint, credential label): n}
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import uvicorn
+
+from selorax_analytics.sandbox import admin
+from selorax_analytics.sandbox.app import build_app
+from selorax_analytics.sandbox.auth import Credential, default_credentials
+from selorax_analytics.sandbox.db import Database
+from selorax_analytics.sandbox.faults import FaultInjector, Faults
+from selorax_analytics.sandbox.generator import (
+    DEFAULT_CUSTOMERS,
+    DEFAULT_SEED,
+    DEMO_STORE_ID,
+    SECOND_STORE_CUSTOMERS,
+    SECOND_STORE_ID,
+    generate_store,
+)
+from selorax_analytics.sandbox.state import SandboxState
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def read_table(directory: Path, name: str, *, required: bool = True) -> pd.DataFrame | None:
+    """``name.parquet`` or ``name.csv`` from ``directory`` (the API's field names)."""
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+        path = directory / f"{name}{suffix}"
+        if path.exists():
+            return reader(path)
+    if required:
+        raise FileNotFoundError(
+            f"No {name}.parquet or {name}.csv in {directory}; --data needs customers and orders "
+            "files with the API's field names."
+        )
+    return None
+
+
+def populate(db: Database, *, seed: int, customers: int, data: Path | None = None) -> int:
+    """Fill an empty database with the demo store (or ``data``) and the second store.
+
+    Returns the main store's id.
+    """
+    if data is not None:
+        frames = [read_table(data, n) for n in ("customers", "orders")]
+        assert frames[0] is not None and frames[1] is not None
+        store_id = int(frames[0]["store_id"].iloc[0]) if "store_id" in frames[0] else DEMO_STORE_ID
+        db.add_frames(
+            store_id,
+            "Replayed store",
+            frames[0],
+            frames[1],
+            read_table(data, "order_items", required=False),
+        )
+    else:
+        store = generate_store(seed=seed, customers=customers)
+        store_id = store.store_id
+        db.add_store(store, "Demo Store")
+    first_user = int(db.scalar("SELECT MAX(user_id) FROM customers") or 0) + 1
+    first_order = int(db.scalar("SELECT MAX(order_id) FROM orders") or 0) + 1
+    second = generate_store(
+        seed=seed + 1,
+        customers=SECOND_STORE_CUSTOMERS,
+        store_id=SECOND_STORE_ID,
+        first_user_id=first_user,
+        first_order_id=first_order,
+    )
+    db.add_store(second, "Second Store")
+    return store_id
+
+
+class Sandbox:
+    """A SeloraX-compatible server for the demo store (or replayed data), on real HTTP.
+
+    Parameters
+    ----------
+    host, port
+        Where to listen; ``port=0`` picks a free port.
+    db
+        SQLite file that persists across restarts; ``None`` for a temporary one.
+    data
+        Folder with ``customers`` and ``orders`` (CSV or Parquet) to serve instead of the demo.
+    seed, customers
+        The demo store's generator settings.
+    faults
+        Stress options (:class:`Faults`), changeable later through :attr:`faults`.
+    money_as_strings
+        Send order amounts as strings (``"1460.00"``), as a MySQL-backed platform may.
+    tokens
+        Extra Bearer tokens beside the defaults.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        db: str | os.PathLike[str] | None = None,
+        data: str | os.PathLike[str] | None = None,
+        seed: int = DEFAULT_SEED,
+        customers: int = DEFAULT_CUSTOMERS,
+        faults: Faults | None = None,
+        money_as_strings: bool = False,
+        tokens: dict[str, Credential] | None = None,
+    ) -> None:
+        self.host, self.port = host, port
+        self.db = Database(db)
+        existing = self.db.store_ids()
+        if existing:
+            store_id = existing[0]
+        else:
+            store_id = populate(
+                self.db, seed=seed, customers=customers, data=Path(data) if data else None
+            )
+        self.store_id = store_id
+        default_tokens, apps = default_credentials(store_id)
+        self.state = SandboxState(
+            self.db,
+            {**default_tokens, **(tokens or {})},
+            apps,
+            FaultInjector(faults),
+            money_as_strings,
+        )
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # -- running ---------------------------------------------------------------------------
+    def _config(self) -> uvicorn.Config:
+        return uvicorn.Config(
+            build_app(self.state),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            backlog=4096,
+            timeout_keep_alive=30,
+        )
+
+    def _socket(self) -> socket.socket:
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{shown}:{port}"
+        return sock
+
+    def start(self) -> str:
+        """Serve in a background thread; the base URL once it accepts connections."""
+        if self._thread is not None:
+            return self.base_url
+        sock = self._socket()
+        self._server = uvicorn.Server(self._config())
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="selorax-sandbox", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"The sandbox did not start on {self.base_url}.")
+            time.sleep(0.01)
+        return self.base_url
+
+    def serve_forever(self, on_ready: Callable[[str], None] | None = None) -> None:
+        """Serve in this thread until interrupted (Ctrl-C); ``on_ready(base_url)`` once bound."""
+        sock = self._socket()
+        if on_ready is not None:
+            on_ready(self.base_url)
+        self._server = uvicorn.Server(self._config())
+        try:
+            self._server.run(sockets=[sock])
+        finally:
+            self.db.close()
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=30)
+        self._server = self._thread = None
+        self.db.close()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- stress and counters ------------------------------------------------------------------
+    @property
+    def faults(self) -> Faults:
+        return self.state.injector.faults
+
+    @faults.setter
+    def faults(self, value: Faults) -> None:
+        self.state.injector.configure(value)
+
+    def request_counts(self) -> dict[tuple[str, str], int]:
+        """Requests so far per ``(endpoint, credential label)``, e.g. ``("GET /api/apps/v1/customers", "demo-full")``."""
+        return self.state.request_counts()
+
+    def reset_counts(self) -> None:
+        self.state.reset_counts()
+
+    # -- changes a store goes through ---------------------------------------------------------
+    def convert_guest(self, user_id: int) -> None:
+        admin.convert_guest(self.db, user_id)
+
+    def add_order(self, user_id: int, grand_total: float, order_status: str = "pending") -> int:
+        return admin.add_order(self.db, user_id, grand_total, order_status)
+
+    def set_order_status(self, order_id: int, order_status: str) -> None:
+        admin.set_order_status(self.db, order_id, order_status)
