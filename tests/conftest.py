@@ -46,3 +46,18 @@ def demo_frames(demo_store):
     from selorax_analytics.sandbox.generator import api_frames
 
     return api_frames(demo_store)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The demo store served over HTTP on 127.0.0.1 for the whole run (no faults).
+
+    Tests that change faults or data start a :class:`Sandbox` of their own instead.
+    ``sandbox.base_url`` is the URL; tokens are in :mod:`selorax_analytics.sandbox`.
+    """
+    from selorax_analytics.sandbox import Sandbox
+
+    server = Sandbox()
+    server.start()
+    yield server
+    server.stop()
