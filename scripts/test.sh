@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, format, types, unit and integration tests, the notebooks (nbval)
+# and the browser test. Extra arguments go to pytest.
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's chromium for the browser test" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+echo "== ruff"; ruff check . && ruff format --check .
+echo "== mypy"; mypy selorax_analytics
+echo "== pytest"; pytest "$@"
