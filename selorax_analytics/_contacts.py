@@ -1,0 +1,342 @@
+"""Contact details for segment exports: one row per person, normalised and checked.
+
+The RFM frame holds one row per customer record (``user_id``); a person may own several records
+(a guest record and, later, an account). :func:`segment_people` collapses them with
+:func:`selorax_analytics.identities` and picks, for each person, the segment of the record they
+ordered on most recently. Phones become E.164 through ``phonenumbers``; e-mails are trimmed,
+lower-cased and checked. Values that cannot be used are reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+import phonenumbers
+
+from selorax_analytics.exceptions import DataError
+
+RFM_COLUMNS = ("user_id", "last_order_at", "recency_days", "frequency", "monetary", "segment")
+CUSTOMER_COLUMNS = ("user_id", "name", "email", "phone", "city", "is_guest", "updated_at")
+
+#: Reasons a value or a person was left out of an export.
+INVALID_PHONE = "invalid phone number"
+INVALID_EMAIL = "invalid e-mail address"
+NO_CUSTOMER = "no customer record for this user_id"
+SKIPPED_COLUMNS = ("identity_id", "user_id", "field", "value", "reason")
+
+_EMAIL = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$"
+)
+#: Characters a spreadsheet reads as the start of a formula (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: A plain number (``+8801712345678``, ``-3``, ``12.5``) cannot carry a formula.
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def normalise_email(raw: object) -> str | None:
+    """The trimmed, lower-cased e-mail, or ``None`` when it is missing or malformed."""
+    if not isinstance(raw, str):
+        return None
+    email = raw.strip().lower()
+    if not email or len(email) > 254 or ".." in email or not _EMAIL.match(email):
+        return None
+    local = email.split("@", 1)[0]
+    if local.startswith(".") or local.endswith(".") or len(local) > 64:
+        return None
+    return email
+
+
+def normalise_phone(raw: object, region: str) -> phonenumbers.PhoneNumber | None:
+    """The parsed number when ``raw`` is a valid phone number (``region`` for local ones)."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def e164(number: phonenumbers.PhoneNumber) -> str:
+    """``+8801712345678``."""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def guard_cell(value: object) -> object:
+    """Prefix ``'`` to text a spreadsheet would read as a formula; other values pass through."""
+    dangerous = isinstance(value, str) and value.startswith(_FORMULA_START)
+    if dangerous and not _PLAIN_NUMBER.match(str(value)):
+        return "'" + str(value)
+    return value
+
+
+def split_name(name: object) -> tuple[str, str]:
+    """``("Rahim", "Karim Hasan")`` from ``"Rahim Karim Hasan"``; blanks for a missing name."""
+    if not isinstance(name, str):
+        return "", ""
+    parts = name.split()
+    if not parts:
+        return "", ""
+    return parts[0], " ".join(parts[1:])
+
+
+def check_columns(frame: pd.DataFrame, needed: Iterable[str], what: str) -> None:
+    """Raise :class:`DataError` naming every column of ``needed`` that ``frame`` lacks."""
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"`{what}` lacks the column(s) {missing}; it needs {list(needed)}. "
+            f"Pass the frame {'rfm_segments' if what == 'rfm' else 'load_customers'} returned."
+        )
+
+
+def segment_names(rfm: pd.DataFrame) -> list[str]:
+    """Segments an export can name: the categories of ``segment``, else the values present."""
+    column = rfm["segment"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return [str(c) for c in column.cat.categories]
+    return sorted(str(s) for s in column.dropna().unique())
+
+
+def _people_of(rfm: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """One row per identity with an RFM row: its segment and its combined figures."""
+    joined = rfm.merge(records[["user_id", "identity_id"]], on="user_id", how="inner")
+    joined = joined.sort_values(
+        ["identity_id", "last_order_at", "monetary", "user_id"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    )
+    grouped = joined.groupby("identity_id", sort=True)
+    people = grouped.agg(
+        segment=("segment", "first"),
+        recency_days=("recency_days", "min"),
+        frequency=("frequency", "sum"),
+        monetary=("monetary", "sum"),
+    )
+    return people.reset_index()
+
+
+def _identity_records(customers: pd.DataFrame) -> pd.DataFrame:
+    from selorax_analytics.conversion import identities
+
+    linked = identities(customers)
+    records = customers[list(CUSTOMER_COLUMNS)].copy()
+    records["identity_id"] = linked["identity_id"].to_numpy()
+    # Preferred record first: an account over a guest record, then the latest touched.
+    return records.sort_values(
+        ["identity_id", "is_guest", "updated_at", "user_id"],
+        ascending=[True, True, False, False],
+        kind="stable",
+    )
+
+
+def _first_valid(records: pd.DataFrame, column: str) -> pd.Series:
+    """Per identity, the first non-missing value of ``column`` in preference order."""
+    present = records.dropna(subset=[column])
+    return present.groupby("identity_id", sort=False)[column].first()
+
+
+def segment_people(
+    rfm: pd.DataFrame, customers: pd.DataFrame, segment: str, *, region: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The people of ``segment`` with checked contacts, and what was left out.
+
+    Returns
+    -------
+    people
+        One row per person: ``identity_id``, ``user_id`` (the preferred record), ``name``,
+        ``first_name``, ``last_name``, ``phone`` (E.164 or missing), ``phone_region``,
+        ``email`` (normalised or missing), ``city``, ``segment``, ``recency_days``,
+        ``frequency``, ``monetary``.
+    skipped
+        ``identity_id``, ``user_id``, ``field``, ``value``, ``reason``: records without a
+        customer, and every phone or e-mail that could not be used.
+    """
+    check_columns(rfm, RFM_COLUMNS, "rfm")
+    check_columns(customers, CUSTOMER_COLUMNS, "customers")
+    records = _identity_records(customers)
+    orphans = rfm.loc[~rfm["user_id"].isin(records["user_id"])]
+    people = _people_of(rfm, records)
+    people = people.loc[people["segment"].astype("str") == segment]
+    mine = records.loc[records["identity_id"].isin(people["identity_id"])].copy()
+    skipped = [_orphan_rows(orphans.loc[orphans["segment"].astype("str") == segment])]
+
+    parsed = mine["phone"].map(lambda raw: normalise_phone(raw, region))
+    bad_phone = parsed.isna() & mine["phone"].notna() & (mine["phone"].str.strip() != "")
+    skipped.append(_value_rows(mine.loc[bad_phone], "phone", INVALID_PHONE))
+    mine["phone_number"] = parsed
+    emails = mine["email"].map(normalise_email)
+    bad_email = emails.isna() & mine["email"].notna() & (mine["email"].str.strip() != "")
+    skipped.append(_value_rows(mine.loc[bad_email], "email", INVALID_EMAIL))
+    mine["email"] = emails.astype("str")
+
+    preferred = mine.groupby("identity_id", sort=False).first()[["user_id", "name"]]
+    numbers = _first_valid(mine, "phone_number")
+    out = people.set_index("identity_id").join(preferred)
+    out["phone"] = numbers.map(e164).reindex(out.index).astype("str")
+    out["phone_region"] = numbers.map(phonenumbers.region_code_for_number).reindex(out.index)
+    out["email"] = _first_valid(mine, "email").reindex(out.index).astype("str")
+    out["city"] = _first_valid(mine, "city").reindex(out.index).astype("str")
+    names = out["name"].map(split_name)
+    out["first_name"] = names.str[0].astype("str")
+    out["last_name"] = names.str[1].astype("str")
+    out = out.reset_index().sort_values(["monetary", "identity_id"], ascending=[False, True])
+    return out.reset_index(drop=True), _concat_skipped(skipped)
+
+
+def _orphan_rows(orphans: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "identity_id": pd.NA,
+            "user_id": orphans["user_id"].to_numpy(),
+            "field": "person",
+            "value": None,
+            "reason": NO_CUSTOMER,
+        }
+    )
+
+
+def _value_rows(records: pd.DataFrame, field: str, reason: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "identity_id": records["identity_id"].to_numpy(),
+            "user_id": records["user_id"].to_numpy(),
+            "field": field,
+            "value": records[field].to_numpy(),
+            "reason": reason,
+        }
+    )
+
+
+def _concat_skipped(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_skipped()
+    out = pd.concat(parts, ignore_index=True)
+    return typed_skipped(out)
+
+
+def empty_skipped() -> pd.DataFrame:
+    """A skipped-values frame with no rows."""
+    return typed_skipped(pd.DataFrame({c: [] for c in SKIPPED_COLUMNS}))
+
+
+def typed_skipped(frame: pd.DataFrame) -> pd.DataFrame:
+    """The skipped-values frame with its dtypes: Int64 ids, ``str`` text."""
+    return pd.DataFrame(
+        {
+            "identity_id": frame["identity_id"].astype("Int64"),
+            "user_id": frame["user_id"].astype("Int64"),
+            "field": frame["field"].astype("str"),
+            "value": frame["value"].astype("str"),
+            "reason": frame["reason"].astype("str"),
+        }
+    )
+
+
+# --- rows of each file format ---------------------------------------------------------------
+
+PEOPLE_COLUMNS = (
+    "user_id",
+    "name",
+    "phone",
+    "email",
+    "city",
+    "segment",
+    "recency_days",
+    "frequency",
+    "monetary",
+)
+META_COLUMNS = ("email", "phone", "fn", "ln", "ct", "country")
+GOOGLE_COLUMNS = ("Email", "Phone")
+MAILCHIMP_COLUMNS = ("Email Address", "First Name", "Last Name", "Phone", "Tags")
+SMS_COLUMNS = ("phone", "name")
+
+
+def _sha256(value: object) -> str:
+    """Hex SHA-256 of a non-empty text; empty for a missing value (never the hash of "")."""
+    if not isinstance(value, str) or not value:
+        return ""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _meta_text(value: object) -> str:
+    """Meta's rule for names and cities: lower case, letters only (no spaces, punctuation)."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(ch for ch in value.lower() if ch.isalpha())
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+Row = list[Any]
+
+
+def _records(people: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in people.to_dict("records")]
+
+
+def people_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
+    rows = [
+        [
+            int(p["user_id"]),
+            _text(p["name"]),
+            _text(p["phone"]),
+            _text(p["email"]),
+            _text(p["city"]),
+            str(p["segment"]),
+            int(p["recency_days"]),
+            int(p["frequency"]),
+            round(float(p["monetary"]), 2),
+        ]
+        for p in _records(people)
+    ]
+    return PEOPLE_COLUMNS, rows
+
+
+def sms_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
+    rows = [[_text(p["phone"]).removeprefix("+"), _text(p["name"])] for p in _records(people)]
+    return SMS_COLUMNS, rows
+
+
+def meta_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
+    rows: list[Row] = []
+    for p in _records(people):
+        rows.append(
+            [
+                _sha256(_text(p["email"])),
+                _sha256(_text(p["phone"]).removeprefix("+")),
+                _sha256(_meta_text(p["first_name"])),
+                _sha256(_meta_text(p["last_name"])),
+                _sha256(_meta_text(p["city"])),
+                _sha256(_text(p["phone_region"]).lower()),
+            ]
+        )
+    return META_COLUMNS, rows
+
+
+def google_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
+    rows: list[Row] = [
+        [_sha256(_text(p["email"])), _sha256(_text(p["phone"]))] for p in _records(people)
+    ]
+    return GOOGLE_COLUMNS, rows
+
+
+def mailchimp_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
+    rows: list[Row] = [
+        [
+            _text(p["email"]),
+            _text(p["first_name"]),
+            _text(p["last_name"]),
+            _text(p["phone"]),
+            str(p["segment"]),
+        ]
+        for p in _records(people)
+    ]
+    return MAILCHIMP_COLUMNS, rows
