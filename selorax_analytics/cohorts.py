@@ -43,7 +43,8 @@ def period_ordinals(days: np.ndarray, period: str) -> np.ndarray:
 
 
 def _period_index(ordinals: np.ndarray, period: str) -> pd.PeriodIndex:
-    return pd.PeriodIndex.from_ordinals(ordinals, freq=period).rename("cohort")
+    index = pd.PeriodIndex.from_ordinals(ordinals, freq=period)  # type: ignore[attr-defined]
+    return index.rename("cohort")
 
 
 def cohort_table(
@@ -161,7 +162,9 @@ def _table(
     metric: str,
 ) -> pd.DataFrame:
     if len(cohort_of) == 0:
-        return pd.DataFrame({SIZE_COLUMN: pd.Series(dtype="int64")}, index=pd.Index([], "int64"))
+        return pd.DataFrame(
+            {SIZE_COLUMN: pd.Series(dtype="int64")}, index=pd.Index(np.zeros(0, "int64"))
+        )
     cohorts, row_of, size = np.unique(cohort_of, return_inverse=True, return_counts=True)
     width = end - int(cohorts[0]) + 1
     offset = order_period - cohort_of[code]
