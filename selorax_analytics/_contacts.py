@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -140,8 +141,26 @@ def _first_valid(records: pd.DataFrame, column: str) -> pd.Series:
     return present.groupby("identity_id", sort=False)[column].first()
 
 
+@dataclass(frozen=True)
+class Linked:
+    """Customer records joined into people, and every person's segment and figures."""
+
+    records: pd.DataFrame
+    people: pd.DataFrame
+    orphans: pd.DataFrame
+
+
+def link(rfm: pd.DataFrame, customers: pd.DataFrame) -> Linked:
+    """Check both frames and collapse their records into people (once for many segments)."""
+    check_columns(rfm, RFM_COLUMNS, "rfm")
+    check_columns(customers, CUSTOMER_COLUMNS, "customers")
+    records = _identity_records(customers)
+    orphans = rfm.loc[~rfm["user_id"].isin(records["user_id"])]
+    return Linked(records, _people_of(rfm, records), orphans)
+
+
 def segment_people(
-    rfm: pd.DataFrame, customers: pd.DataFrame, segment: str, *, region: str
+    linked: Linked, segment: str, *, region: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The people of ``segment`` with checked contacts, and what was left out.
 
@@ -156,12 +175,8 @@ def segment_people(
         ``identity_id``, ``user_id``, ``field``, ``value``, ``reason``: records without a
         customer, and every phone or e-mail that could not be used.
     """
-    check_columns(rfm, RFM_COLUMNS, "rfm")
-    check_columns(customers, CUSTOMER_COLUMNS, "customers")
-    records = _identity_records(customers)
-    orphans = rfm.loc[~rfm["user_id"].isin(records["user_id"])]
-    people = _people_of(rfm, records)
-    people = people.loc[people["segment"].astype("str") == segment]
+    records, orphans = linked.records, linked.orphans
+    people = linked.people.loc[linked.people["segment"].astype("str") == segment]
     mine = records.loc[records["identity_id"].isin(people["identity_id"])].copy()
     skipped = [_orphan_rows(orphans.loc[orphans["segment"].astype("str") == segment])]
 

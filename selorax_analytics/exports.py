@@ -183,7 +183,20 @@ def export_segment(
     _check_segment(rfm, segment)
     target = Path(path)
     _refuse_existing([target, _manifest_path(target)], overwrite)
-    people, skipped = _contacts.segment_people(rfm, customers, segment, region=region)
+    linked = _contacts.link(rfm, customers)
+    return _export(linked, rfm, segment, target, format, region, overwrite)
+
+
+def _export(
+    linked: _contacts.Linked,
+    rfm: pd.DataFrame,
+    segment: str,
+    target: Path,
+    format: str,
+    region: str,
+    overwrite: bool,
+) -> ExportResult:
+    people, skipped = _contacts.segment_people(linked, segment, region=region)
     ok, reason = _eligible(people, format)
     left_out = people.loc[~ok]
     person_rows = pd.DataFrame(
@@ -195,9 +208,8 @@ def export_segment(
             "reason": reason,
         }
     )
-    skipped = _contacts.typed_skipped(
-        pd.concat([s for s in (skipped, person_rows) if len(s)] or [skipped], ignore_index=True)
-    )
+    parts = [s for s in (skipped, person_rows) if len(s)]
+    skipped = _contacts.typed_skipped(pd.concat(parts, ignore_index=True)) if parts else skipped
     header, rows = _ROWS[format](people.loc[ok])
     writer = _write_xlsx if format == "xlsx" else _write_csv
     _atomic_write(target, lambda f: writer(f, header, rows, segment), overwrite)
@@ -246,13 +258,9 @@ def export_segments(
     segments = [s for s in _contacts.segment_names(rfm) if s in present]
     targets = {s: folder / f"{_slug(s)}{FORMAT_SUFFIXES[format]}" for s in segments}
     _refuse_existing([p for t in targets.values() for p in (t, _manifest_path(t))], overwrite)
+    linked = _contacts.link(rfm, customers)
     folder.mkdir(parents=True, exist_ok=True)
-    return {
-        s: export_segment(
-            rfm, s, t, customers=customers, format=format, region=region, overwrite=overwrite
-        )
-        for s, t in targets.items()
-    }
+    return {s: _export(linked, rfm, s, t, format, region, overwrite) for s, t in targets.items()}
 
 
 def _manifest_path(path: Path) -> Path:
