@@ -342,19 +342,31 @@ def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.char.add("0", numbers.astype(str)).astype(object)
 
 
-def _noisy(rng: np.random.Generator, phones: np.ndarray, force: bool = False) -> np.ndarray:
-    """Rewrite some phones the way people type them: ``+880``, spaces, dashes."""
+def _noisy(
+    rng: np.random.Generator,
+    phones: np.ndarray,
+    force: bool = False,
+    avoid: np.ndarray | None = None,
+) -> np.ndarray:
+    """Rewrite some phones the way people type them: ``+880``, spaces, dashes.
+
+    Where ``avoid`` gives another writing of the same number, the next style is taken instead,
+    so a duplicate person's two records never carry the same phone text.
+    """
     out = phones.copy()
     pick = np.ones(len(out), bool) if force else rng.uniform(size=len(out)) < PHONE_NOISE_SHARE
     style = rng.integers(0, 4, size=len(out))
     for i in np.flatnonzero(pick):
         p = out[i]
-        out[i] = (
+        styles = (
             f"+880{p[1:]}",
             f"{p[:5]}-{p[5:]}",
             f"{p[:3]} {p[3:7]} {p[7:]}",
             f"+880 {p[1:5]}-{p[5:]}",
-        )[style[i]]
+        )
+        out[i] = styles[style[i]]
+        if avoid is not None and out[i] == avoid[i]:
+            out[i] = styles[(style[i] + 1) % len(styles)]
     return out
 
 
@@ -588,7 +600,12 @@ def _records(
             "user_id": dup_ids,
             "name": people["name"].to_numpy()[dup],
             "email": np.full(len(dup), None, dtype=object),
-            "phone": _noisy(rng, people["phone"].to_numpy()[dup], force=True),
+            "phone": _noisy(
+                rng,
+                people["phone"].to_numpy()[dup],
+                force=True,
+                avoid=main["phone"].to_numpy()[dup],
+            ),
             "address_json": people["address_json"].to_numpy()[dup],
             "is_guest": np.ones(len(dup), "int64"),
             "is_phone_verified": np.zeros(len(dup), "int64"),
