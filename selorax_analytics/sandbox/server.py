@@ -45,9 +45,17 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
+#: Text fields a CSV reader would otherwise turn into numbers (``01712345678`` -> 1712345678).
+_CSV_TEXT = dict.fromkeys(("name", "email", "phone", "address_json", "note", "sku"), "str")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=_CSV_TEXT)
+
+
 def read_table(directory: Path, name: str, *, required: bool = True) -> pd.DataFrame | None:
     """``name.parquet`` or ``name.csv`` from ``directory`` (the API's field names)."""
-    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", _read_csv)):
         path = directory / f"{name}{suffix}"
         if path.exists():
             return reader(path)
