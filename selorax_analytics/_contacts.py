@@ -121,10 +121,10 @@ def _people_of(rfm: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     return people.reset_index()
 
 
-def _identity_records(customers: pd.DataFrame) -> pd.DataFrame:
+def _identity_records(customers: pd.DataFrame, region: str) -> pd.DataFrame:
     from selorax_analytics.conversion import identities
 
-    linked = identities(customers)
+    linked = identities(customers, region=region)
     records = customers[list(CUSTOMER_COLUMNS)].copy()
     records["identity_id"] = linked["identity_id"].to_numpy()
     # Preferred record first: an account over a guest record, then the latest touched.
@@ -150,11 +150,11 @@ class Linked:
     orphans: pd.DataFrame
 
 
-def link(rfm: pd.DataFrame, customers: pd.DataFrame) -> Linked:
+def link(rfm: pd.DataFrame, customers: pd.DataFrame, *, region: str) -> Linked:
     """Check both frames and collapse their records into people (once for many segments)."""
     check_columns(rfm, RFM_COLUMNS, "rfm")
     check_columns(customers, CUSTOMER_COLUMNS, "customers")
-    records = _identity_records(customers)
+    records = _identity_records(customers, region)
     orphans = rfm.loc[~rfm["user_id"].isin(records["user_id"])]
     return Linked(records, _people_of(rfm, records), orphans)
 

@@ -183,7 +183,7 @@ def export_segment(
     _check_segment(rfm, segment)
     target = Path(path)
     _refuse_existing([target, _manifest_path(target)], overwrite)
-    linked = _contacts.link(rfm, customers)
+    linked = _contacts.link(rfm, customers, region=region)
     return _export(linked, rfm, segment, target, format, region, overwrite)
 
 
@@ -258,7 +258,7 @@ def export_segments(
     segments = [s for s in _contacts.segment_names(rfm) if s in present]
     targets = {s: folder / f"{_slug(s)}{FORMAT_SUFFIXES[format]}" for s in segments}
     _refuse_existing([p for t in targets.values() for p in (t, _manifest_path(t))], overwrite)
-    linked = _contacts.link(rfm, customers)
+    linked = _contacts.link(rfm, customers, region=region)
     folder.mkdir(parents=True, exist_ok=True)
     return {s: _export(linked, rfm, s, t, format, region, overwrite) for s, t in targets.items()}
 
