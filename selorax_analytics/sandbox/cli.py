@@ -142,8 +142,12 @@ def banner(sandbox: Sandbox, base_url: str, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    """Serve until interrupted; 0 on a clean stop."""
-    sandbox = build(args)
+    """Serve until interrupted; 0 on a clean stop, 2 when an option or a data file is bad."""
+    try:
+        sandbox = build(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"selorax-analytics sandbox: error: {exc}", file=sys.stderr)
+        return 2
     with contextlib.suppress(KeyboardInterrupt):
         sandbox.serve_forever(lambda url: banner(sandbox, url, out))
     return 0

@@ -140,9 +140,13 @@ class Sandbox:
         if existing:
             store_id = existing[0]
         else:
-            store_id = populate(
-                self.db, seed=seed, customers=customers, data=Path(data) if data else None
-            )
+            try:
+                store_id = populate(
+                    self.db, seed=seed, customers=customers, data=Path(data) if data else None
+                )
+            except BaseException:
+                self.db.close()
+                raise
         self.store_id = store_id
         default_tokens, apps = default_credentials(store_id)
         self.state = SandboxState(
