@@ -25,6 +25,8 @@ from selorax_analytics.exceptions import DataError
 FloatArray = np.ndarray
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 _GRADIENT_TOLERANCE = 1e-4
+_EXTREME = float(np.log(1e4))
+_BOUND = 20.0
 
 
 class Counts(NamedTuple):
@@ -168,36 +170,48 @@ def simulate_bgnbd(
 
 
 def optimise(objective: Objective, size: int, name: str) -> OptimizeResult:
-    options = {"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000}
-    bounds = [(-30.0, 30.0)] * size
-    start = np.zeros(size)
+    """Minimise over log-parameters: BFGS, then Nelder-Mead and BFGS again if needed.
+
+    Log-parameters are clipped to [-20, 20] so nothing overflows. Raises :class:`DataError`
+    when the gradient does not vanish or a parameter runs off beyond ``1e-4`` or ``1e4`` (on
+    time and money rescaled to their means), where the likelihood is flat and the data cannot
+    pin the model down.
+    """
+
+    def clipped(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        return objective(np.clip(theta, -_BOUND, _BOUND))
+
+    options = {"gtol": 1e-9, "maxiter": 2000}
     with np.errstate(all="ignore"):
-        res = minimize(
-            objective, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options
-        )
-        if not converged(res, objective):
+        res = minimize(clipped, np.zeros(size), jac=True, method="BFGS", options=options)
+        if not _stationary(res, clipped):
             rough = minimize(
-                lambda th: objective(th)[0],
-                res.x if np.all(np.isfinite(res.x)) else start,
+                lambda th: clipped(th)[0],
+                np.nan_to_num(res.x),
                 method="Nelder-Mead",
                 options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12},
             )
-            res = minimize(
-                objective, rough.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options
-            )
-    if not converged(res, objective):
+            res = minimize(clipped, rough.x, jac=True, method="BFGS", options=options)
+        stationary = _stationary(res, clipped)
+    res.x = np.clip(res.x, -_BOUND, _BOUND)
+    values = ", ".join(f"{v:.3g}" for v in np.exp(res.x))
+    if np.any(np.abs(res.x) > _EXTREME):
         raise DataError(
-            f"The {name} fit did not converge ({res.message}; parameters on the log scale "
-            f"{np.round(res.x, 3).tolist()}). The data may not identify the model, e.g. too few "
-            "repeat buyers or nobody dropping out; use a longer history or more customers."
+            f"The {name} fit ran off to extreme parameters ({values} on rescaled time and "
+            "money): the data cannot pin the model down, typically too few repeat buyers or "
+            "nobody dropping out. Use a longer history or more customers."
+        )
+    if not stationary:
+        raise DataError(
+            f"The {name} fit did not converge ({res.message}; last parameters {values} on "
+            "rescaled time and money). Check the summary for outliers, or use a longer history "
+            "or more customers."
         )
     return res
 
 
-def converged(res: OptimizeResult, objective: Objective) -> bool:
+def _stationary(res: OptimizeResult, objective: Objective) -> bool:
     if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun):
-        return False
-    if np.any(np.abs(res.x) >= 29.0):  # ran off to a boundary: a parameter is not identified
         return False
     _, grad = objective(res.x)
     return bool(np.all(np.isfinite(grad)) and np.max(np.abs(grad)) < _GRADIENT_TOLERANCE)
