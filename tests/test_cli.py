@@ -1,0 +1,270 @@
+"""The ``selorax-analytics`` command line, end to end through subprocesses against a sandbox."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from selorax_analytics.cli import main
+
+CUSTOMERS = 600
+AS_OF = "2026-06-15"
+SUBCOMMANDS = ("sandbox", "fetch", "rfm", "cohorts", "guests", "export", "report")
+#: Names a spreadsheet would run as formulas, each with a phone in a differently noisy format.
+HOSTILE = [
+    ('=HYPERLINK("http://evil.example","click")', "+8801311111101", "+8801311111101"),
+    ("+SUM(1,2)", "01311-111102", "+8801311111102"),
+    ("-2+3 Karim", "013 1111 1103", "+8801311111103"),
+    ("@cmd Rahim", "+880 1311-111104", "+8801311111104"),
+    ("\tTabbed Name", "8801311111105", "+8801311111105"),
+    ("\rReturned Name", "01311111106", "+8801311111106"),
+]
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("selorax-analytics")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "selorax_analytics.cli"]  # pragma: no cover
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A sandbox of its own (hostile customers are written to it) and a shared cache."""
+    from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox, api_frames, generate_store
+
+    server = Sandbox(customers=CUSTOMERS)
+    url = server.start()
+    created = {}
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
+        for i, (name, phone, e164) in enumerate(HOSTILE):
+            body = {"name": name, "phone": phone, "email": f"hostile{i}@example.com"}
+            response = http.post("/api/apps/v1/customers", json=body)
+            assert response.status_code == 201, response.text
+            user_id = response.json()["data"]["user_id"]
+            server.add_order(user_id, 1000.0 + i, "delivered")
+            created[user_id] = (name, e164)
+    customers, orders = api_frames(generate_store(customers=CUSTOMERS))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELORAX_")}
+    env |= {
+        "SELORAX_BASE_URL": url,
+        "SELORAX_TOKEN": DEMO_TOKEN,
+        "SELORAX_CACHE_DIR": str(tmp_path_factory.mktemp("cli-cache")),
+    }
+    yield SimpleNamespace(
+        url=url, env=env, hostile=created, customers=customers, orders=orders, server=server
+    )
+    server.stop()
+
+
+def run(store, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*_command(), *args, "--no-progress"],
+        env=env or store.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# --- usage, without a store --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_has_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    assert f"usage: selorax-analytics {command}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nope"],
+        ["rfm", "--as-of", "soon"],
+        ["rfm", "--json", "--csv"],
+        ["export", "Champions", "--format", "tiktok"],
+        ["export"],
+        ["export", "Champions", "--all"],
+        ["cohorts", "--period", "Y"],
+    ],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    assert main(argv) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_console_script_version():
+    done = subprocess.run([*_command(), "--version"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("selorax-analytics ")
+
+
+# --- against the sandbox -----------------------------------------------------------------------
+
+
+def test_fetch_counts_what_the_store_holds(store):
+    done = run(store, "fetch", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["customers"] == len(store.customers) + len(HOSTILE)
+    assert summary["orders"] == len(store.orders) + len(HOSTILE)
+    assert summary["cache_dir"] == store.env["SELORAX_CACHE_DIR"]
+    text = run(store, "fetch", "--refresh", "never")
+    assert text.returncode == 0 and f"{summary['orders']:,} orders" in text.stdout
+
+
+def _valid_orders_sql(store) -> duckdb.DuckDBPyRelation:
+    orders = store.orders[["user_id", "order_status", "grand_total", "created_at"]].astype(
+        {"order_status": "str"}
+    )
+    con = duckdb.connect()
+    con.register("orders", orders)
+    return con.sql(
+        f"""
+        SELECT count(DISTINCT user_id) AS buyers, sum(grand_total) AS revenue
+        FROM orders
+        WHERE order_status NOT IN ('cancelled', 'returned', 'failed')
+          AND CAST(timezone('Asia/Dhaka', created_at) AS DATE) <= DATE '{AS_OF}'
+        """
+    )
+
+
+def test_rfm_json_agrees_with_sql(store):
+    done = run(store, "rfm", "--as-of", AS_OF, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    buyers, revenue = _valid_orders_sql(store).fetchone()
+    assert sum(row["customers"] for row in summary) == buyers
+    assert sum(row["revenue"] for row in summary) == pytest.approx(revenue, abs=0.01)
+    assert {row["segment"] for row in summary} >= {"Champions", "Hibernating", "At Risk"}
+
+
+def test_rfm_table_is_readable(store):
+    done = run(store, "rfm", "--as-of", AS_OF)
+    assert done.returncode == 0, done.stderr
+    header = done.stdout.splitlines()[0].split()
+    assert header[:3] == ["segment", "customers", "customer_share"]
+    assert f"as of {AS_OF}" in done.stdout
+
+
+def test_cohorts_csv(store):
+    done = run(store, "cohorts", "--as-of", AS_OF, "--csv", "--period", "Q")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(done.stdout.splitlines()))
+    buyers, _ = _valid_orders_sql(store).fetchone()
+    assert sum(int(r["cohort_size"]) for r in rows) == buyers
+    assert all(float(r["0"]) == 1.0 for r in rows)
+    assert rows[0]["cohort"] == "2024Q1"
+
+
+def test_guests_json_has_its_tables(store):
+    done = run(store, "guests", "--as-of", AS_OF, "--json")
+    assert done.returncode == 0, done.stderr
+    tables = json.loads(done.stdout)
+    assert set(tables) == {"groups", "cohorts", "funnel"}
+    assert tables["funnel"][0]["stage"] == "first guest order"
+
+
+def _exported(folder: Path) -> dict[int, dict[str, str]]:
+    rows = [r for f in sorted(folder.glob("*.csv")) for r in read_rows(f)]
+    return {int(r["user_id"]): r for r in rows}
+
+
+def test_export_guards_hostile_names_created_through_the_api(store, tmp_path):
+    done = run(store, "export", "--all", "--out", str(tmp_path), "--json")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert sum(r["rows"] for r in results) == len(_exported(tmp_path))
+    people = _exported(tmp_path)
+    for user_id, (name, e164) in store.hostile.items():
+        assert people[user_id]["name"] == "'" + name
+        assert people[user_id]["phone"] == e164
+    manifests = list(tmp_path.glob("*.manifest.json"))
+    assert len(manifests) == len(results)
+    assert all(json.loads(m.read_text())["as_of"] for m in manifests)
+
+
+def test_export_sms_and_xlsx_of_hostile_names(store, tmp_path):
+    sms = run(store, "export", "--all", "--format", "sms", "--out", str(tmp_path / "sms"))
+    assert sms.returncode == 0, sms.stderr
+    rows = [r for f in (tmp_path / "sms").glob("*.sms.csv") for r in read_rows(f)]
+    by_phone = {r["phone"]: r["name"] for r in rows}
+    for name, e164 in store.hostile.values():
+        assert by_phone[e164.removeprefix("+")] == "'" + name
+    xlsx = run(store, "export", "--all", "--format", "xlsx", "--out", str(tmp_path / "x"))
+    assert xlsx.returncode == 0, xlsx.stderr
+    cells = [
+        cell
+        for book in (tmp_path / "x").glob("*.xlsx")
+        for row in load_workbook(book).active.iter_rows(min_row=2, max_col=2)
+        for cell in row[1:]
+    ]
+    names = {cell.value for cell in cells}
+    assert {"'" + name for name, _ in store.hostile.values()} <= names
+    assert all(cell.data_type == "s" for cell in cells)  # text, never a formula
+
+
+def test_export_refuses_to_overwrite_and_names_valid_segments(store, tmp_path):
+    target = tmp_path / "c.csv"
+    first = run(store, "export", "Champions", "--as-of", AS_OF, "--out", str(target))
+    assert first.returncode == 0, first.stderr
+    before = target.read_bytes()
+    again = run(store, "export", "Champions", "--as-of", AS_OF, "--out", str(target))
+    assert again.returncode == 1
+    assert again.stderr.startswith("error: ") and "--overwrite" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1 and "Traceback" not in again.stderr
+    assert target.read_bytes() == before
+    forced = run(store, "export", "Champions", "--as-of", AS_OF, "--out", str(target),
+                 "--overwrite", "--format", "google")  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    assert target.read_text().splitlines()[0] == "Email,Phone"
+    unknown = run(store, "export", "Champs", "--as-of", AS_OF, "--out", str(tmp_path / "x"))
+    assert unknown.returncode == 1
+    assert "'Champions'" in unknown.stderr and "'At Risk'" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_bad_token_is_one_line_and_never_echoed(store, tmp_path):
+    secret = "sx_at_distinctive0secret9f8e7d"
+    env = {**store.env, "SELORAX_TOKEN": secret, "SELORAX_CACHE_DIR": str(tmp_path)}
+    for done in (
+        run(store, "rfm", "--refresh", "full", env=env),
+        run(store, "fetch", "--token", secret, "--refresh", "full", env=store.env),
+    ):
+        assert done.returncode == 1
+        assert done.stderr.startswith("error: ")
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert secret not in done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_offline_without_cache_is_a_clear_error(store, tmp_path):
+    env = {**store.env, "SELORAX_CACHE_DIR": str(tmp_path / "empty")}
+    done = run(store, "rfm", "--refresh", "never", env=env)
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_cache_dir_option(store, tmp_path):
+    cache = tmp_path / "elsewhere"
+    done = run(store, "fetch", "--cache-dir", str(cache), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["cache_dir"] == str(cache)
+    assert any(cache.rglob("*")), "the cache was written where --cache-dir says"
+    shutil.rmtree(cache)
