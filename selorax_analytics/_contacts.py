@@ -34,6 +34,8 @@ _EMAIL = re.compile(
 )
 #: Characters a spreadsheet reads as the start of a formula (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: Control characters other than tab, line feed and carriage return (illegal in xlsx).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 #: A plain number (``+8801712345678``, ``-3``, ``12.5``) cannot carry a formula.
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 
@@ -68,11 +70,17 @@ def e164(number: phonenumbers.PhoneNumber) -> str:
 
 
 def guard_cell(value: object) -> object:
-    """Prefix ``'`` to text a spreadsheet would read as a formula; other values pass through."""
-    dangerous = isinstance(value, str) and value.startswith(_FORMULA_START)
-    if dangerous and not _PLAIN_NUMBER.match(str(value)):
-        return "'" + str(value)
-    return value
+    """Text made safe for a spreadsheet; other values pass through.
+
+    Control characters no spreadsheet can hold are dropped first (so they cannot hide a
+    formula), then text a spreadsheet would read as a formula gets a leading ``'``.
+    """
+    if not isinstance(value, str):
+        return value
+    text = _CONTROL.sub("", value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def split_name(name: object) -> tuple[str, str]:

@@ -330,8 +330,13 @@ def _write_xlsx(path: Path, header: Sequence[str], rows: list[Row], segment: str
     sheet = book.create_sheet(title)
     sheet.append(list(header))
     for row in rows:
-        sheet.append([guard_cell(v) for v in row])
+        # XML stores a carriage return as a line feed; say so rather than let it change.
+        sheet.append([_xlsx_text(guard_cell(v)) for v in row])
     book.save(path)
+
+
+def _xlsx_text(value: object) -> object:
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
 
 def _file_sha256(path: Path) -> str:

@@ -56,6 +56,7 @@ def customers():
                 _customer(6, "Tom Smith", "+44 20 7183 8750", None, city="London"),
                 _customer(7, "Other Segment", "01999999999", "other@example.com"),
                 _customer(9, "-2+3", "01811112222", None),
+                _customer(10, "\x01=cmd\rX", "01811113333", None),
             ]
         )
     )
@@ -74,6 +75,7 @@ def rfm():
         (7, "2025-03-01", 487, 1, 800.0, "Hibernating"),
         (8, "2026-06-15", 16, 4, 7000.0, "Champions"),  # no customer record
         (9, "2026-06-16", 15, 2, 500.0, "Champions"),
+        (10, "2026-06-17", 14, 2, 400.0, "Champions"),
     ]
     frame = pd.DataFrame(
         rows,
@@ -109,6 +111,11 @@ def test_guard_leaves_numbers_and_plain_text(value):
     assert guard_cell(value) == value
 
 
+def test_guard_drops_control_characters_that_could_hide_a_formula():
+    assert guard_cell("\x01=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert guard_cell("Ra\x00him\x1f") == "Rahim"
+
+
 def test_guard_catches_arithmetic_that_only_looks_numeric():
     assert guard_cell("-2+3") == "'-2+3"
     assert guard_cell("+1-1") == "'+1-1"
@@ -133,7 +140,7 @@ def test_csv_one_row_per_person_with_checked_contacts(rfm, customers, tmp_path):
     rows = {int(r["user_id"]): r for r in as_dicts(result.path)}
     # 1 and 2 are one person (same phone): written once, as the account (user 1), in the
     # segment of the record with the latest order, with both records' orders and money.
-    assert sorted(rows) == [1, 3, 5, 6, 9]
+    assert sorted(rows) == [1, 3, 5, 6, 9, 10]
     assert rows[1]["phone"] == "+8801712345678"
     assert rows[1]["email"] == "test@example.com"
     assert rows[1]["name"] == "Rahim Karim Hasan"
@@ -146,7 +153,8 @@ def test_csv_one_row_per_person_with_checked_contacts(rfm, customers, tmp_path):
     assert rows[6]["phone"] == "+442071838750" and rows[6]["city"] == "London"
     assert rows[3]["name"] == "'" + HOSTILE and rows[3]["city"] == "'@Khulna"
     assert rows[9]["name"] == "'-2+3"
-    assert result.rows == 5
+    assert rows[10]["name"] == "'=cmd\rX"
+    assert result.rows == 6
     assert list(as_dicts(result.path)[0]) == [
         "user_id", "name", "phone", "email", "city", "segment",
         "recency_days", "frequency", "monetary",
@@ -182,7 +190,8 @@ def test_xlsx_reads_back_guarded(rfm, customers, tmp_path):
     header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert header[:4] == ["user_id", "name", "phone", "email"]
     by_id = {r[0]: dict(zip(header, r, strict=True)) for r in rows}
-    assert sorted(by_id) == [1, 3, 5, 6, 9]
+    assert sorted(by_id) == [1, 3, 5, 6, 9, 10]
+    assert by_id[10]["name"] == "'=cmd\nX"  # xlsx keeps line breaks as line feeds
     assert by_id[3]["name"] == "'" + HOSTILE
     assert by_id[1]["phone"] == "+8801712345678"
     assert by_id[1]["monetary"] == 10500.0
@@ -198,6 +207,7 @@ def test_sms_numbers_as_gateways_take_them(rfm, customers, tmp_path):
         ("8801712345678", "Rahim Karim Hasan"),
         ("8801711112222", "'" + HOSTILE),
         ("8801811112222", "'-2+3"),
+        ("8801811113333", "'=cmd\rX"),
     }
     assert all(re.fullmatch(r"8801[3-9]\d{8}", r["phone"]) for r in rows)
     reasons = result.skipped.loc[result.skipped["field"] == "person"]
@@ -216,7 +226,7 @@ def test_meta_hashes_with_meta_headers(rfm, customers, tmp_path):
     london = next(r for r in rows if r[1] == sha("442071838750"))
     assert london[0] == "" and london[5] == sha("gb")
     assert all(re.fullmatch(r"[0-9a-f]{64}|", cell) for row in rows for cell in row)
-    assert len(rows) == 5
+    assert len(rows) == 6
 
 
 def test_google_hashes_e164_with_plus(rfm, customers, tmp_path):
@@ -228,7 +238,7 @@ def test_google_hashes_e164_with_plus(rfm, customers, tmp_path):
     assert [KNOWN_EMAIL_SHA256, sha("+8801712345678")] in rows
     assert ["", sha("+442071838750")] in rows
     assert [sha("sadia@example.com"), ""] in rows
-    assert len(rows) == 5
+    assert len(rows) == 6
 
 
 def test_mailchimp_needs_an_email(rfm, customers, tmp_path):
@@ -268,8 +278,8 @@ def test_manifest_describes_the_file_without_contacts(rfm, customers, tmp_path):
         "c.csv",
     )
     assert manifest["as_of"].startswith("2026-07-01")
-    assert manifest["counts"]["rows"] == 5
-    assert manifest["counts"]["people"] == 6
+    assert manifest["counts"]["rows"] == 6
+    assert manifest["counts"]["people"] == 7
     assert manifest["counts"]["skipped_people"] == 2
     for secret in ("test@example.com", "1712345678", "Rahim", "12345"):
         assert secret not in text
@@ -283,7 +293,7 @@ def test_never_overwrites_unless_asked(rfm, customers, tmp_path):
     assert path.read_text() == "keep me"
     assert not (tmp_path / "c.csv.manifest.json").exists()
     result = export_segment(rfm, "Champions", path, customers=customers, overwrite=True)
-    assert result.rows == 5 and path.read_text().startswith("user_id,")
+    assert result.rows == 6 and path.read_text().startswith("user_id,")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv", "c.csv.manifest.json"]
 
 
@@ -322,7 +332,7 @@ def test_export_segments_writes_each_segment_once(rfm, customers, tmp_path):
     assert list(results) == ["Champions", "Hibernating"]
     assert all(isinstance(r, ExportResult) for r in results.values())
     assert results["Hibernating"].path == tmp_path / "out" / "hibernating.google.csv"
-    assert [r.rows for r in results.values()] == [5, 1]
+    assert [r.rows for r in results.values()] == [6, 1]
     with pytest.raises(FileExistsError):
         export_segments(rfm, tmp_path / "out", customers=customers, format="google")
 
