@@ -177,10 +177,12 @@ def _client(args: argparse.Namespace) -> Any:
     return sa.connect()
 
 
-def _load(args: argparse.Namespace, *, orders_only: bool = False) -> tuple[Any, pd.DataFrame]:
+def _load(
+    args: argparse.Namespace, *, orders_only: bool = False, client: Any = None
+) -> tuple[Any, pd.DataFrame]:
     import selorax_analytics as sa
 
-    client = _client(args)
+    client = client or _client(args)
     options = {"refresh": args.refresh, "progress": not args.no_progress}
     orders = sa.load_orders(client, **options)
     customers = None if orders_only else sa.load_customers(client, **options)
@@ -256,6 +258,7 @@ def _emit(args: argparse.Namespace, tables: dict[str, pd.DataFrame], notes: Sequ
 
 def _fetch(args: argparse.Namespace) -> int:
     import selorax_analytics as sa
+    from selorax_analytics.cache import cache_dir_for
 
     start = time.perf_counter()
     client = _client(args)
@@ -263,7 +266,7 @@ def _fetch(args: argparse.Namespace) -> int:
     customers = sa.load_customers(client, **options)
     orders = sa.load_orders(client, **options)
     seconds = time.perf_counter() - start
-    cache = os.environ.get("SELORAX_CACHE_DIR") or _default_cache_dir()
+    cache = str(cache_dir_for(client))
     summary = {
         "customers": len(customers),
         "guests": int(customers["is_guest"].sum()),
@@ -281,14 +284,6 @@ def _fetch(args: argparse.Namespace) -> int:
             f"{summary['orders']:,} orders in {seconds:.1f} s; cache: {cache}"
         )
     return 0
-
-
-def _default_cache_dir() -> str:
-    try:
-        from platformdirs import user_cache_dir
-    except ImportError:
-        return "the user cache directory"
-    return user_cache_dir("selorax-analytics")
 
 
 def _rfm(args: argparse.Namespace) -> int:
@@ -322,10 +317,14 @@ def _cohorts(args: argparse.Namespace) -> int:
 
 def _guests(args: argparse.Namespace) -> int:
     import selorax_analytics as sa
+    from selorax_analytics.loaders import load_history
 
-    customers, orders = _load(args)
+    client = _client(args)
+    customers, orders = _load(args, client=client)
     as_of = _as_of(args)
-    result = sa.guest_conversion(customers, orders, as_of=as_of, window_days=args.window_days)
+    result = sa.guest_conversion(
+        customers, orders, as_of=as_of, window_days=args.window_days, history=load_history(client)
+    )
     names = ["groups", "cohorts", "funnel", *(["people"] if args.people else [])]
     tables = {n: getattr(result, n) for n in names}
     _emit(args, tables, [f"as of {as_of}, conversion window {args.window_days} days"])

@@ -124,7 +124,8 @@ def test_fetch_counts_what_the_store_holds(store):
     summary = json.loads(done.stdout)
     assert summary["customers"] == len(store.customers) + len(HOSTILE)
     assert summary["orders"] == len(store.orders) + len(HOSTILE)
-    assert summary["cache_dir"] == store.env["SELORAX_CACHE_DIR"]
+    assert summary["cache_dir"].startswith(store.env["SELORAX_CACHE_DIR"])
+    assert Path(summary["cache_dir"]).is_dir()
     text = run(store, "fetch", "--refresh", "never")
     assert text.returncode == 0 and f"{summary['orders']:,} orders" in text.stdout
 
@@ -267,6 +268,6 @@ def test_cache_dir_option(store, tmp_path):
     cache = tmp_path / "elsewhere"
     done = run(store, "fetch", "--cache-dir", str(cache), "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["cache_dir"] == str(cache)
+    assert json.loads(done.stdout)["cache_dir"].startswith(str(cache))
     assert any(cache.rglob("*")), "the cache was written where --cache-dir says"
     shutil.rmtree(cache)
