@@ -181,7 +181,7 @@ def optimise(objective: Objective, size: int, name: str) -> OptimizeResult:
     def clipped(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return objective(np.clip(theta, -_BOUND, _BOUND))
 
-    options = {"gtol": 1e-9, "maxiter": 2000}
+    options = {"gtol": 1e-7, "maxiter": 2000}
     with np.errstate(all="ignore"):
         res = minimize(clipped, np.zeros(size), jac=True, method="BFGS", options=options)
         if not _stationary(res, clipped):
