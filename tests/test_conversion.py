@@ -86,7 +86,7 @@ def history() -> pd.DataFrame:
                 "2024-02-01T00:00:00Z",
                 "2024-07-15T00:00:00Z",
                 "2024-01-01T00:00:00Z",
-            ],  # fmt: skip
+            ],
             "field": ["is_guest", "email", "is_guest", "is_guest"],
             "old": ["1", "x@y.com", "1", "0"],
             "new": ["0", "b@y.com", "0", "1"],
@@ -107,7 +107,7 @@ def test_normalize_phones():
             "",
             None,
             "0171",
-        ],  # fmt: skip
+        ],
         dtype="str",
     )
     out = normalize_phones(raw).tolist()
