@@ -1,0 +1,194 @@
+"""One call of a loader: its client, cache entry, walks and the statistics it reports."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import pandas as pd
+
+from selorax_analytics._loading import Progress
+from selorax_analytics.cache import CorruptCache, Entry, Journal, cache_dir_for
+from selorax_analytics.client import Client, connect
+from selorax_analytics.exceptions import CacheError, DataError
+from selorax_analytics.paginators import MAX_PAGE_SIZE, PageWalker, WalkReport
+
+logger = logging.getLogger("selorax_analytics")
+
+Refresh = Literal["auto", "full", "never"]
+CacheOption = bool | str | os.PathLike[str]
+
+
+@dataclass
+class Load:
+    """One call of a loader: its client, cache entry and what it did."""
+
+    client: Client
+    kind: str
+    name: str
+    params: dict[str, Any]
+    entry: Entry | None
+    progress: bool
+    started: float = field(default_factory=time.monotonic)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sent = self.client.requests_sent
+        self.stats.update(source="api", refresh="full", pages=0, repair=None, changes=None)
+
+    def journal(self, purpose: str) -> Journal | None:
+        if self.entry is None:
+            return None
+        key = json.dumps([self.name, purpose, self.params, self.client.base_url], sort_keys=True)
+        suffix = "" if purpose == "main" else f".{purpose}"
+        entry = Entry(self.entry.folder, self.name + suffix)
+        return entry.journal(hashlib.sha256(key.encode()).hexdigest())
+
+    def walk(self, fetch: Callable[[int], Any], id_field: str, purpose: str = "main") -> list:
+        journal = self.journal(purpose)
+        bar = Progress(
+            self.progress, f"{self.kind} ({purpose})" if purpose != "main" else self.kind, "rows"
+        )
+        walker = PageWalker(
+            fetch,
+            id_field=id_field,
+            pool=self.client.pool,
+            max_in_flight=self.client.max_concurrency,
+            journal=journal,
+            progress=bar,
+        )
+        try:
+            rows = walker.walk()
+        finally:
+            bar.close()
+        self._account(walker.report)
+        if journal is not None:
+            journal.discard()
+        return rows
+
+    def _account(self, report: WalkReport) -> None:
+        self.stats["pages"] += report.pages
+        if report.changed or report.removed:
+            self.stats["repair"] = report.as_dict()
+
+    def finish(self, frame: pd.DataFrame, meta: dict[str, Any] | None) -> pd.DataFrame:
+        if self.entry is not None and meta is not None and self.stats["source"] == "api":
+            self.entry.write(frame, meta)
+        self.stats.update(
+            requests=self.client.requests_sent - self.sent,
+            rows=len(frame),
+            seconds=round(time.monotonic() - self.started, 3),
+            cache_dir=None if self.entry is None else str(self.entry.folder),
+        )
+        frame.attrs["selorax"] = dict(self.stats)
+        return frame
+
+
+def dataset_name(kind: str, params: dict[str, Any], defaults: dict[str, Any]) -> str:
+    if params == defaults:
+        return kind
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{kind}-{digest}"
+
+
+def check_options(refresh: object, max_age: object, cache: object) -> float:
+    if refresh not in get_args(Refresh):
+        raise DataError(f"`refresh` must be one of {list(get_args(Refresh))}; got {refresh!r}.")
+    if isinstance(max_age, datetime.timedelta):
+        max_age = pd.Timedelta(max_age).total_seconds()
+    if isinstance(max_age, bool) or not isinstance(max_age, int | float) or max_age < 0:
+        raise DataError(f"`max_age` must be seconds (>= 0) or a timedelta; got {max_age!r}.")
+    if not isinstance(cache, bool | str | os.PathLike):
+        raise DataError(f"`cache` must be True, False or a folder path; got {cache!r}.")
+    return float(max_age)
+
+
+def start(
+    kind: str,
+    client: Client | None,
+    params: dict[str, Any],
+    defaults: dict[str, Any],
+    cache: CacheOption,
+    progress: bool,
+) -> Load:
+    client = client if client is not None else connect()
+    name = dataset_name(kind, params, defaults)
+    entry = None if cache is False else Entry(cache_dir_for(client, cache), name)
+    return Load(client, kind, name, params, entry, progress)
+
+
+def read_cached(load: Load) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """The cached frame and metadata, or ``None``; a corrupt cache is reported and removed."""
+    if load.entry is None or not load.entry.exists():
+        return None
+    try:
+        return load.entry.read()
+    except CorruptCache as exc:
+        logger.warning(
+            "The cached %s in %s is corrupt (%s); fetching it again.",
+            load.kind,
+            load.entry.folder,
+            exc,
+        )
+        load.stats["cache_problem"] = str(exc)
+        load.entry.remove()
+        return None
+
+
+def serve_cached(
+    load: Load, cached: tuple[pd.DataFrame, dict[str, Any]] | None, refresh: str, max_age: float
+) -> pd.DataFrame | None:
+    if refresh == "never":
+        if cached is None:
+            where = load.entry.folder if load.entry is not None else "(cache=False)"
+            raise CacheError(
+                f"refresh='never' but no cached {load.kind} for these parameters in {where}; "
+                "load once with refresh='auto' (online) first."
+            )
+    elif refresh == "full" or cached is None:
+        return None
+    else:
+        fetched = pd.Timestamp(cached[1]["refreshed_at"])
+        age = (pd.Timestamp.now(tz="UTC") - fetched).total_seconds()
+        if age >= max_age:
+            return None
+    assert cached is not None
+    load.stats.update(source="cache", refresh="none", mode=cached[1].get("mode"))
+    return cached[0]
+
+
+def build_meta(load: Load, frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
+    now = pd.Timestamp.now(tz="UTC").isoformat()
+    watermarks = {}
+    for column in ("created_at", "updated_at"):
+        if column in frame and len(frame):
+            watermarks[column] = frame[column].max().isoformat()
+    return {
+        "dataset": load.kind,
+        "params": load.params,
+        "api_host": load.client.host,
+        "credential": load.client.credentials.describe(),
+        "refreshed_at": now,
+        "watermarks": watermarks,
+        **extra,
+    }
+
+
+def walk_customers(load: Load, include_guests: bool, since: str | None, purpose: str) -> list:
+    def fetch(page: int) -> Any:
+        return load.client.list_customers(
+            page=page,
+            limit=MAX_PAGE_SIZE,
+            sort="created_at:asc",
+            include_guests=include_guests,
+            since=since,
+        )
+
+    return load.walk(fetch, "user_id", purpose)

@@ -1,0 +1,302 @@
+"""How pages are walked: page 1 for ``total``, the rest concurrently, then checked and repaired.
+
+The API pages by number (``page``, ``limit`` up to 250, ``total`` in every answer). Offset paging
+over a list that changes while it is read can skip or repeat rows, so every walk is checked:
+every page must report the same ``total`` and the rows must be exactly ``total`` distinct ids.
+When the totals disagree the store changed during the walk; the pages read before the last
+change are read again (the pages that may have moved) until all agree, and what moved is
+reported. A walk that cannot be made consistent raises :class:`IncompleteLoadError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from selorax_analytics.exceptions import IncompleteLoadError
+
+logger = logging.getLogger("selorax_analytics")
+
+MAX_PAGE_SIZE = 250
+#: Rounds of re-reading moved pages before a walk is declared incomplete.
+MAX_REPAIR_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list endpoint: its rows and the ``total`` the server reported."""
+
+    records: list[dict[str, Any]]
+    page: int
+    limit: int
+    total: int
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any], page: int, limit: int) -> Page:
+        data = body.get("data") or []
+        paging = body.get("pagination") or {}
+        total = paging.get("total", len(data))
+        return cls(list(data), int(paging.get("page", page)), limit, int(total))
+
+
+class Journal(Protocol):
+    """Where finished pages are kept, so an interrupted walk resumes without re-reading them."""
+
+    def done(self) -> dict[str, tuple[int, list[dict[str, Any]]]]: ...
+
+    def record(self, key: str, total: int, records: list[dict[str, Any]]) -> None: ...
+
+
+@dataclass
+class WalkReport:
+    """What a walk did: requests, pages, rows and the repair of a store that changed."""
+
+    requests: int = 0
+    pages: int = 0
+    resumed_pages: int = 0
+    rounds: int = 0
+    total_first: int | None = None
+    total_final: int | None = None
+    added: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.rounds > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "pages": self.pages,
+            "resumed_pages": self.resumed_pages,
+            "repair_rounds": self.rounds,
+            "total_first": self.total_first,
+            "total_final": self.total_final,
+            "added": list(self.added),
+            "removed": list(self.removed),
+        }
+
+
+def run_concurrently(
+    pool: Executor,
+    tasks: Iterable[tuple[str, Callable[[], Any]]],
+    on_done: Callable[[str, Any], None],
+    max_in_flight: int,
+) -> None:
+    """Run ``(key, fn)`` tasks at most ``max_in_flight`` at a time; ``on_done`` in this thread.
+
+    The first failure (or a KeyboardInterrupt) cancels what has not started and is re-raised;
+    finished tasks have been handed to ``on_done`` by then.
+    """
+    pending: dict[Future[Any], str] = {}
+    source: Iterator[tuple[str, Callable[[], Any]]] = iter(tasks)
+    try:
+        while True:
+            for key, fn in source:
+                pending[pool.submit(fn)] = key
+                if len(pending) >= max_in_flight:
+                    break
+            if not pending:
+                return
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key = pending.pop(future)
+                on_done(key, future.result())
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+class PageWalker:
+    """Walk every page of one list query and return its rows, checked and repaired.
+
+    Parameters
+    ----------
+    fetch
+        ``fetch(page_number) -> Page`` for the query (``limit`` fixed).
+    id_field
+        The row identity (``user_id``, ``order_id``).
+    pool, max_in_flight
+        Where pages run, and how many at once.
+    journal
+        Finished pages, kept as they arrive (``None``: not kept).
+    progress
+        Called with ``(rows_done, rows_total)`` as pages arrive.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[int], Page],
+        *,
+        id_field: str,
+        pool: Executor,
+        max_in_flight: int,
+        limit: int = MAX_PAGE_SIZE,
+        journal: Journal | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.fetch, self.id_field, self.limit = fetch, id_field, limit
+        self.pool, self.max_in_flight = pool, max_in_flight
+        self.journal = journal
+        self.progress = progress
+        self.report = WalkReport()
+        self._pages: dict[int, Page] = {}
+        self._latest_total: int | None = None
+
+    def _keep(self, key: str, page: Page) -> None:
+        number = int(key)
+        self._pages[number] = page
+        self._latest_total = page.total
+        self.report.pages += 1
+        if self.journal is not None:
+            self.journal.record(f"page:{number}", page.total, page.records)
+        if self.progress is not None:
+            rows = sum(len(p.records) for p in self._pages.values())
+            self.progress(rows, page.total)
+
+    def _resume(self) -> None:
+        if self.journal is None:
+            return
+        for key, (total, records) in self.journal.done().items():
+            if key.startswith("page:"):
+                number = int(key.split(":", 1)[1])
+                self._pages[number] = Page(records, number, self.limit, total)
+                self._latest_total = total
+                self.report.resumed_pages += 1
+
+    def _fetch_pages(self, numbers: Sequence[int]) -> None:
+        tasks = ((str(n), lambda n=n: self.fetch(n)) for n in numbers)
+        self.report.requests += len(numbers)
+        run_concurrently(self.pool, tasks, self._keep, self.max_in_flight)
+
+    def _stale(self, total: int) -> list[int]:
+        wanted = range(1, max(1, math.ceil(total / self.limit)) + 1)
+        return [n for n in wanted if n not in self._pages or self._pages[n].total != total]
+
+    def walk(self) -> list[dict[str, Any]]:
+        """All rows, in page order; raises :class:`IncompleteLoadError` if they cannot agree."""
+        self._resume()
+        if 1 not in self._pages:
+            self._fetch_pages([1])
+        first_ids = None
+        assert self._latest_total is not None
+        self.report.total_first = self._latest_total
+        for round_number in range(MAX_REPAIR_ROUNDS + 1):
+            total = self._latest_total
+            assert total is not None
+            missing = self._stale(total)
+            if not missing:
+                break
+            if round_number > 0 or any(self._pages[n].total != total for n in self._pages):
+                self.report.rounds += 1
+                if first_ids is None:
+                    first_ids = self._ids(self._pages)
+            self._fetch_pages(missing)
+        return self._finish(first_ids)
+
+    def _ids(self, pages: dict[int, Page]) -> set[int]:
+        return {int(r[self.id_field]) for p in pages.values() for r in p.records}
+
+    def _finish(self, first_ids: set[int] | None) -> list[dict[str, Any]]:
+        total = self._latest_total
+        assert total is not None
+        pages = math.ceil(total / self.limit)
+        rows = [r for n in sorted(self._pages) if n <= pages for r in self._pages[n].records]
+        ids = [int(r[self.id_field]) for r in rows]
+        unique = set(ids)
+        self.report.total_final = total
+        if self._stale(total) or len(unique) != len(ids) or len(ids) != total:
+            raise IncompleteLoadError(
+                f"The walk read {len(unique)} distinct rows ({len(ids) - len(unique)} repeated) "
+                f"where the API reported {total}, after {self.report.rounds} repair round(s): the "
+                "store kept changing. Load again when it is quieter.",
+                expected=total,
+                received=len(unique),
+            )
+        if first_ids is not None:
+            self.report.added = sorted(unique - first_ids)
+            self.report.removed = sorted(first_ids - unique)
+            logger.warning(
+                "The store changed during the load (total %d -> %d); re-read the moved pages: "
+                "%d row(s) added, %d removed.",
+                self.report.total_first,
+                total,
+                len(self.report.added),
+                len(self.report.removed),
+            )
+        return rows
+
+
+def _all_pages(fetch: Callable[[int, int], Page], key: int, limit: int) -> tuple[int, list]:
+    """Every row of one sub-list (e.g. one customer's orders), re-read if it moved meanwhile."""
+    for _ in range(MAX_REPAIR_ROUNDS + 1):
+        first = fetch(key, 1)
+        rows = list(first.records)
+        totals = {first.total}
+        for number in range(2, math.ceil(first.total / limit) + 1):
+            page = fetch(key, number)
+            rows += page.records
+            totals.add(page.total)
+        if len(totals) == 1 and len(rows) == first.total:
+            return first.total, rows
+    raise IncompleteLoadError(
+        f"The rows of {key} kept changing while they were read; load again later.",
+        expected=first.total,
+        received=len(rows),
+    )
+
+
+def walk_each(
+    keys: Sequence[int],
+    fetch: Callable[[int, int], Page],
+    *,
+    pool: Executor,
+    max_in_flight: int,
+    limit: int = MAX_PAGE_SIZE,
+    journal: Journal | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    gone: type[Exception] | None = None,
+) -> tuple[dict[int, list[dict[str, Any]]], WalkReport]:
+    """Every row of a sub-list per key (``/customers/{id}/orders``), concurrently.
+
+    Returns ``({key: rows}, report)``. Keys whose sub-list answers with ``gone`` (e.g.
+    :class:`NotFoundError`: the customer was deleted meanwhile) are left out and reported as
+    ``removed``. Finished keys are kept in ``journal`` and not read again on resume.
+    """
+    report = WalkReport()
+    found: dict[int, list[dict[str, Any]]] = {}
+    if journal is not None:
+        for name, (_, records) in journal.done().items():
+            if name.startswith("key:") and int(name[4:]) in set(keys):
+                found[int(name[4:])] = records
+                report.resumed_pages += 1
+    todo = [k for k in keys if k not in found]
+
+    def one(key: int) -> tuple[int, list[dict[str, Any]]] | None:
+        try:
+            return _all_pages(fetch, key, limit)
+        except Exception as exc:
+            if gone is not None and isinstance(exc, gone):
+                return None
+            raise
+
+    def done(name: str, result: tuple[int, list[dict[str, Any]]] | None) -> None:
+        key = int(name)
+        report.pages += 1
+        if result is None:
+            report.removed.append(key)
+        else:
+            found[key] = result[1]
+            if journal is not None:
+                journal.record(f"key:{key}", result[0], result[1])
+        if progress is not None:
+            progress(len(found) + len(report.removed), len(keys))
+
+    report.requests = len(todo)
+    tasks = ((str(k), lambda k=k: one(k)) for k in todo)
+    run_concurrently(pool, tasks, done, max_in_flight)
+    return found, report
