@@ -48,6 +48,7 @@ _PUBLIC: dict[str, str] = {
     "export_segment": "exports",
     "export_segments": "exports",
     "load_customers": "loaders",
+    "load_history": "loaders",
     "load_orders": "loaders",
     "plot_cohort_heatmap": "plotting",
     "plot_guest_funnel": "plotting",
