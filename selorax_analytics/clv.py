@@ -23,14 +23,9 @@ import pandas as pd
 
 from selorax_analytics import _clv_math as _m
 from selorax_analytics._clv_models import BetaGeoFit, GammaGammaFit, finite
-from selorax_analytics._clv_summary import (
-    customer_days,
-    local_time,
-    monetary_array,
-    summary_arrays,
-    summary_from_days,
-)
+from selorax_analytics._clv_summary import monetary_array, summary_arrays
 from selorax_analytics.exceptions import DataError
+from selorax_analytics.rfm import customer_summary
 
 __all__ = [
     "BetaGeoFit",
@@ -178,8 +173,9 @@ def customer_value(
 ) -> pd.DataFrame:
     """Probability alive, expected orders, expected order value and lifetime value per customer.
 
-    Builds the per-customer summary in days from the valid orders before ``as_of`` (cancelled,
-    returned and failed orders do not count; same-day orders merge into one purchase), fits
+    Builds the per-customer summary in days with :func:`selorax_analytics.customer_summary`
+    (valid orders on or before the ``as_of`` day; cancelled, returned and failed orders do not
+    count; same-day orders merge into one purchase on the Asia/Dhaka calendar), fits
     :func:`fit_bgnbd` and :func:`fit_gamma_gamma` on it and scores every customer.
 
     The value is ``margin * expected_avg_order_value * sum_k E_k / (1 + discount_rate) ** (t_k /
@@ -193,7 +189,8 @@ def customer_value(
         Orders as :func:`selorax_analytics.load_orders` returns them (``user_id``,
         ``order_status``, ``grand_total``, ``created_at``).
     as_of : date-like
-        End of observation; orders at or after it are ignored. Naive values are Asia/Dhaka time.
+        Last day of observation, inclusive (an Asia/Dhaka calendar day); later orders are
+        ignored.
     horizon_days : float, default 365
         How far ahead to count orders and value.
     discount_rate : float, default 0.01
@@ -223,8 +220,7 @@ def customer_value(
     _check_positive(margin, "margin")
     if not (np.isfinite(discount_rate) and 0 <= discount_rate < 1):
         raise DataError(f"`discount_rate` is a monthly rate in [0, 1), got {discount_rate!r}.")
-    end = local_time(as_of, "as_of")
-    summary = summary_from_days(customer_days(orders, start=None, end=end), end)
+    summary = _daily_summary(orders, as_of)
     purchases = fit_bgnbd(summary)
     spend = fit_gamma_gamma(summary[(summary["frequency"] == 0) | (summary["monetary_value"] > 0)])
     value = spend.expected_average_value(summary).to_numpy()
@@ -289,15 +285,15 @@ class CalibrationHoldout:
 def calibration_holdout(
     orders: pd.DataFrame, *, calibration_end: object, holdout_end: object
 ) -> CalibrationHoldout:
-    """Fit BG/NBD on the orders before ``calibration_end`` and compare with the period after.
+    """Fit BG/NBD on the orders up to ``calibration_end`` and compare with the days after it.
 
     Parameters
     ----------
     orders : DataFrame
         Orders as :func:`selorax_analytics.load_orders` returns them.
     calibration_end, holdout_end : date-like
-        The holdout is ``[calibration_end, holdout_end)``; naive values are Asia/Dhaka time and
-        dates (midnight) keep purchase days whole.
+        Last days (inclusive, Asia/Dhaka calendar) of the calibration period and of the holdout;
+        the holdout runs from the day after ``calibration_end`` to ``holdout_end``.
 
     Returns
     -------
@@ -316,18 +312,18 @@ def calibration_holdout(
     ...                             holdout_end="2026-07-01")  # doctest: +SKIP
     >>> check.mae, check.total_actual, check.total_predicted  # doctest: +SKIP
     """
-    start = local_time(calibration_end, "calibration_end")
-    end = local_time(holdout_end, "holdout_end")
-    if end <= start:
+    summary = _daily_summary(orders, calibration_end)
+    later = _daily_summary(orders, holdout_end).set_index("user_id")
+    later = later.reindex(summary["user_id"])
+    gap = later["T"].to_numpy() - summary["T"].to_numpy()
+    days = float(gap[0])
+    if not days > 0 or np.isnan(gap).any():
         raise DataError(
-            f"`holdout_end` ({end}) must come after `calibration_end` ({start}); the holdout "
-            "is the period between them."
+            f"`holdout_end` ({holdout_end!r}) must be a later day than `calibration_end` "
+            f"({calibration_end!r}); the holdout is the period between them."
         )
-    summary = summary_from_days(customer_days(orders, start=None, end=start), start)
     model = fit_bgnbd(summary)
-    holdout = customer_days(orders, start=start, end=end).groupby("user_id").size()
-    actual = holdout.reindex(summary["user_id"].to_numpy(), fill_value=0).to_numpy(float)
-    days = (end - start) / pd.Timedelta(days=1)
+    actual = (later["frequency"] - summary["frequency"].to_numpy()).to_numpy(float)
     predicted = model.expected_purchases(summary, days).to_numpy()
     customers = summary.assign(actual=actual, predicted=predicted)
     return CalibrationHoldout(
@@ -337,6 +333,15 @@ def calibration_holdout(
         mae=float(np.mean(np.abs(predicted - actual))),
         total_actual=float(actual.sum()),
         total_predicted=float(predicted.sum()),
+    )
+
+
+def _daily_summary(orders: pd.DataFrame, as_of: object) -> pd.DataFrame:
+    summary = customer_summary(orders, as_of=as_of, freq="D").rename_axis("user_id")
+    summary = summary.reset_index()
+    return summary.assign(
+        user_id=summary["user_id"].astype("Int64"),
+        frequency=summary["frequency"].astype("int64"),
     )
 
 

@@ -93,8 +93,8 @@ def test_fit_is_a_maximum_not_just_near_the_published_point(cdnow, cdnow_fit):
     assert np.max(np.abs(grad * cdnow_fit.array())) < 1e-2
 
 
-def test_summary_builder_rebuilds_the_published_cdnow_summary(cdnow):
-    from selorax_analytics._clv_summary import customer_days, local_time, summary_from_days
+def test_customer_summary_rebuilds_the_published_cdnow_summary(cdnow):
+    from selorax_analytics.rfm import customer_summary
 
     raw = pd.read_csv(
         DATA / "CDNOW_sample.txt",
@@ -111,15 +111,13 @@ def test_summary_builder_rebuilds_the_published_cdnow_summary(cdnow):
             "created_at": noon.dt.tz_localize("Asia/Dhaka").dt.tz_convert("UTC"),
         }
     )
-    end = local_time("1997-10-01", "as_of")  # the calibration period includes 1997-09-30
-    ours = summary_from_days(customer_days(orders, start=None, end=end), end)
-    both = ours.merge(cdnow, left_on="user_id", right_on="ID", suffixes=("", "_pub"))
+    ours = customer_summary(orders, as_of="1997-09-30", freq="W")
+    both = ours.join(cdnow.set_index("ID"), suffixes=("", "_pub"))
     assert len(both) == len(cdnow) == 2357
-    assert (both["frequency"] == both["frequency_pub"]).all()
-    assert np.allclose(both["recency"] / 7, both["recency_pub"], atol=0.005 + 1e-9)
-    # the publication measures T up to 1997-09-30, ours up to the end of that day
-    assert np.allclose((both["T"] - 1) / 7, both["T_pub"], atol=0.005 + 1e-9)
-    assert np.allclose(both["monetary_value"], both["monetary_value_pub"], atol=0.005 + 1e-9)
+    for column in ("frequency", "recency", "T", "monetary_value"):
+        np.testing.assert_allclose(both[column], both[f"{column}_pub"], atol=0.005 + 1e-9)
+    fitted = fit_bgnbd(ours)
+    assert fitted.log_likelihood == pytest.approx(-9582.4, abs=0.5)  # from unrounded times
 
 
 # --- the formulas against numerical integration of the model ----------------------------------
@@ -346,42 +344,8 @@ def _orders(rows: list[tuple[object, str, float, str]]) -> pd.DataFrame:
     )
 
 
-def test_summary_builder_by_hand():
-    from selorax_analytics._clv_summary import customer_days, local_time, summary_from_days
-
-    orders = _orders(
-        [
-            (1, "delivered", 500.0, "2026-01-01 10:00"),
-            (1, "delivered", 300.0, "2026-01-01 20:00"),  # same day: one purchase of 800
-            (1, "delivered", 1000.0, "2026-01-11 09:00"),
-            (1, "cancelled", 999.0, "2026-01-15 12:00"),
-            (1, "pending", 200.0, "2026-02-01 00:30"),  # still 2026-01-31 in UTC
-            (2, "returned", 700.0, "2026-02-20 12:00"),
-            (2, "delivered", 400.0, "2026-02-25 12:00"),
-            (3, "failed", 100.0, "2026-02-01 12:00"),
-            (None, "delivered", 100.0, "2026-02-01 12:00"),
-            (4, "delivered", 100.0, "2026-02-28 23:50"),
-            (4, "delivered", 100.0, "2026-03-01 00:10"),  # on as_of: not counted
-        ]
-    )
-    before = orders.copy()
-    end = local_time("2026-03-01", "as_of")
-    summary = summary_from_days(customer_days(orders, start=None, end=end), end)
-    expected = pd.DataFrame(
-        {
-            "user_id": pd.array([1, 2, 4], dtype="Int64"),
-            "frequency": [2, 0, 0],
-            "recency": [31.0, 0.0, 0.0],
-            "T": [59.0, 4.0, 1.0],
-            "monetary_value": [600.0, 0.0, 0.0],
-        }
-    )
-    pd.testing.assert_frame_equal(summary, expected)
-    pd.testing.assert_frame_equal(orders, before)
-
-
 def _sql_summary(orders: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
-    """Summary (days) and holdout purchase days, by plain SQL over epoch seconds."""
+    """Summary (days) to the ``start`` day and purchase days up to ``end``, by plain SQL."""
     con = sqlite3.connect(":memory:")
     seconds = orders["created_at"].astype("int64") // 1_000_000
     pd.DataFrame(
@@ -392,22 +356,19 @@ def _sql_summary(orders: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
             "ts": seconds,
         }
     ).to_sql("orders", con)
-    cut, stop = (
-        int(pd.Timestamp(v, tz="Asia/Dhaka").tz_convert("UTC").timestamp()) for v in (start, end)
-    )
+    cut, stop = ((pd.Timestamp(v) - pd.Timestamp("1970-01-01")).days for v in (start, end))
     query = """
     WITH valid AS (
-        SELECT CAST(user_id AS INTEGER) AS user_id, (ts + :off) / 86400 AS day, amount, ts
+        SELECT CAST(user_id AS INTEGER) AS user_id, (ts + :off) / 86400 AS day, amount
         FROM orders WHERE status NOT IN ('cancelled', 'returned', 'failed')
         AND user_id IS NOT NULL),
-    days AS (SELECT user_id, day, SUM(amount) AS amount FROM valid WHERE ts < :cut
+    days AS (SELECT user_id, day, SUM(amount) AS amount FROM valid WHERE day <= :cut
              GROUP BY user_id, day),
     firsts AS (SELECT user_id, MIN(day) AS first, MAX(day) AS last, COUNT(*) AS n
                FROM days GROUP BY user_id),
     holdout AS (SELECT user_id, COUNT(DISTINCT day) AS actual FROM valid
-                WHERE ts >= :cut AND ts < :stop GROUP BY user_id)
-    SELECT f.user_id, f.n - 1 AS frequency, f.last - f.first AS recency,
-           (:cut + :off) / 86400 - f.first AS T,
+                WHERE day > :cut AND day <= :stop GROUP BY user_id)
+    SELECT f.user_id, f.n - 1 AS frequency, f.last - f.first AS recency, :cut - f.first AS T,
            COALESCE(SUM(CASE WHEN d.day > f.first THEN d.amount END) / (f.n - 1), 0.0)
                AS monetary_value,
            COALESCE(h.actual, 0) AS actual
@@ -493,7 +454,7 @@ def test_clv_discounting_by_hand(demo_frames, demo_value):
         ({"as_of": AS_OF, "discount_rate": 1.5}, "discount_rate"),
         ({"as_of": AS_OF, "horizon_days": 0}, "horizon_days"),
         ({"as_of": AS_OF, "margin": -1}, "margin"),
-        ({"as_of": "2020-01-01"}, "no valid orders"),
+        ({"as_of": "2020-01-01"}, "before every valid order"),
         ({"as_of": "2024-01-03"}, "frequency` > 0"),
     ],
 )
@@ -531,5 +492,5 @@ def test_calibration_holdout_matches_sql(demo_frames):
 
 
 def test_calibration_holdout_bad_window(demo_frames):
-    with pytest.raises(DataError, match="after `calibration_end`"):
+    with pytest.raises(DataError, match="later day than `calibration_end`"):
         calibration_holdout(demo_frames[1], calibration_end="2026-01-01", holdout_end="2025-01-01")
