@@ -60,8 +60,12 @@ def duck_tables(customers: pd.DataFrame, orders: pd.DataFrame) -> duckdb.DuckDBP
             "created": customers["created_at"].dt.tz_convert(None),
         }
     )
+    db.register("o", o)
+    db.register("c", c)
     db.execute("CREATE TABLE orders AS SELECT * FROM o")
     db.execute("CREATE TABLE customers AS SELECT * FROM c")
+    db.unregister("o")
+    db.unregister("c")
     return db
 
 
