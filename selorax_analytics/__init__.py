@@ -26,6 +26,7 @@ _PUBLIC: dict[str, str] = {
     "plot_expected_purchases_matrix": "clv_plotting",
     "plot_probability_alive_matrix": "clv_plotting",
     "cohort_table": "cohorts",
+    "GuestConversion": "conversion",
     "guest_conversion": "conversion",
     "identities": "conversion",
     "cohort_dashboard": "dashboards",
