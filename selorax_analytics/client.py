@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -152,7 +153,10 @@ class Client:
             http, self.credentials, max_retries=max_retries, max_retry_wait=max_retry_wait
         )
         self._pool: ThreadPoolExecutor | None = None
+        self._pools: list[ThreadPoolExecutor] = []
         self._pool_lock = threading.Lock()
+        # a client dropped without close() still releases its sockets and threads
+        self._finalizer = weakref.finalize(self, _release, http, self._pools)
 
     def __repr__(self) -> str:
         return f"Client({self.base_url!r}, {self.credentials.describe()}, store_id={self.store_id})"
@@ -175,15 +179,14 @@ class Client:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_concurrency, "selorax-client")
+                self._pools.append(self._pool)
             return self._pool
 
     def close(self) -> None:
         """Close connections and worker threads."""
         with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-        self._sender.http.close()
+            self._pool = None
+            self._finalizer()
 
     def __enter__(self) -> Client:
         return self
@@ -329,6 +332,13 @@ class Client:
     def get_store(self) -> dict[str, Any]:
         """``GET /store``: ``store_id``, ``name`` and ``currency`` of the credential's store."""
         return dict(self.request("GET", "/store").get("data") or {})
+
+
+def _release(http: httpx.Client, pools: list[ThreadPoolExecutor]) -> None:
+    for pool in pools:
+        pool.shutdown(wait=False, cancel_futures=True)
+    pools.clear()
+    http.close()
 
 
 _EMBEDDED: dict[str, Any] = {}
