@@ -55,6 +55,7 @@ def demo_tables(store: Store) -> dict[str, pd.DataFrame]:
     """
     totals = customer_totals(store.orders)
     customers = store.customers[CUSTOMER_COLUMNS].join(totals, on="user_id")
+    customers["email"] = customers["email"].astype("str")  # missing stays missing
     customers["total_orders"] = customers["total_orders"].fillna(0).astype("int64")
     customers["total_spent"] = customers["total_spent"].fillna(0).astype("int64")
     orders = _taka(store.orders)[ORDER_COLUMNS]
