@@ -297,7 +297,10 @@ class Sender:
                     f"{method} {path}: the answer was not complete JSON.", method=method, path=path
                 )
                 return failure, _backoff(attempt)
-            return (body if isinstance(body, dict) else {"data": body}), 0.0
+            body = body if isinstance(body, dict) else {"data": body}
+            if "date" in response.headers:
+                body.setdefault("_served_at", response.headers["date"])
+            return body, 0.0
         error = error_from_response(response, self.credentials, scope)
         if response.status_code not in RETRY_STATUSES:
             raise error

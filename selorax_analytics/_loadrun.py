@@ -51,7 +51,13 @@ class Load:
         entry = Entry(self.entry.folder, self.name + suffix)
         return entry.journal(hashlib.sha256(key.encode()).hexdigest())
 
-    def walk(self, fetch: Callable[[int], Any], id_field: str, purpose: str = "main") -> list:
+    def walk(
+        self,
+        fetch: Callable[[int], Any],
+        id_field: str,
+        purpose: str = "main",
+        check: Callable[[], Any] | None = None,
+    ) -> list:
         journal = self.journal(purpose)
         bar = Progress(
             self.progress, f"{self.kind} ({purpose})" if purpose != "main" else self.kind, "rows"
@@ -63,6 +69,7 @@ class Load:
             max_in_flight=self.client.max_concurrency,
             journal=journal,
             progress=bar,
+            check=check,
         )
         try:
             rows = walker.walk()
@@ -182,13 +189,9 @@ def build_meta(load: Load, frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
 
 
 def walk_customers(load: Load, include_guests: bool, since: str | None, purpose: str) -> list:
-    def fetch(page: int) -> Any:
+    def fetch(page: int, sort: str = "created_at:asc") -> Any:
         return load.client.list_customers(
-            page=page,
-            limit=MAX_PAGE_SIZE,
-            sort="created_at:asc",
-            include_guests=include_guests,
-            since=since,
+            page=page, limit=MAX_PAGE_SIZE, sort=sort, include_guests=include_guests, since=since
         )
 
-    return load.walk(fetch, "user_id", purpose)
+    return load.walk(fetch, "user_id", purpose, check=lambda: fetch(1, "updated_at:desc"))

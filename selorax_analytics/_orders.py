@@ -43,7 +43,11 @@ def load_orders_into(
     if incremental_from is not None and mode == "per-customer":
         return _per_customer(load, incremental_from)
     try:
-        rows = load.walk(lambda page: _orders_page(load, page, "created_at:asc"), "order_id")
+        rows = load.walk(
+            lambda page: _orders_page(load, page, "created_at:asc"),
+            "order_id",
+            check=lambda: _orders_page(load, 1, "updated_at:desc"),
+        )
     except PermissionDeniedError as exc:
         if exc.required_scope != "read:orders":
             raise

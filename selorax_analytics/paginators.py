@@ -4,18 +4,24 @@ The API pages by number (``page``, ``limit`` up to 250, ``total`` in every answe
 over a list that changes while it is read can skip or repeat rows, so every walk is checked:
 every page must report the same ``total`` and the rows must be exactly ``total`` distinct ids.
 When the totals disagree the store changed during the walk; the pages read before the last
-change are read again (the pages that may have moved) until all agree, and what moved is
-reported. A walk that cannot be made consistent raises :class:`IncompleteLoadError`.
+change are read again (the pages that may have moved) until all agree. Creations and deletions
+in equal numbers leave ``total`` unchanged, so a finished walk is also checked against the most
+recently updated rows (one request, ``sort=updated_at:desc``); if they differ from what was read,
+every page is read again. What moved is reported. A walk that cannot be made consistent raises :class:`IncompleteLoadError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+
+import pandas as pd
 
 from selorax_analytics.exceptions import IncompleteLoadError
 
@@ -34,13 +40,18 @@ class Page:
     page: int
     limit: int
     total: int
+    served_at: pd.Timestamp | None = None
 
     @classmethod
     def from_body(cls, body: dict[str, Any], page: int, limit: int) -> Page:
         data = body.get("data") or []
         paging = body.get("pagination") or {}
         total = paging.get("total", len(data))
-        return cls(list(data), int(paging.get("page", page)), limit, int(total))
+        served = None
+        if body.get("_served_at"):
+            with contextlib.suppress(ValueError, TypeError):
+                served = pd.Timestamp(parsedate_to_datetime(str(body["_served_at"])))
+        return cls(list(data), int(paging.get("page", page)), limit, int(total), served)
 
 
 class Journal(Protocol):
@@ -124,6 +135,11 @@ class PageWalker:
         Where pages run, and how many at once.
     journal
         Finished pages, kept as they arrive (``None``: not kept).
+    check
+        ``check() -> Page``: the first page of the same query sorted by ``updated_at:desc``,
+        read once the walk looks complete. A row in it that the walk did not read as it is now
+        means the store changed under the walk (even when creations and deletions left
+        ``total`` unchanged), and every page is read again.
     progress
         Called with ``(rows_done, rows_total)`` as pages arrive.
     """
@@ -138,8 +154,10 @@ class PageWalker:
         limit: int = MAX_PAGE_SIZE,
         journal: Journal | None = None,
         progress: Callable[[int, int], None] | None = None,
+        check: Callable[[], Page] | None = None,
     ) -> None:
         self.fetch, self.id_field, self.limit = fetch, id_field, limit
+        self.check = check
         self.pool, self.max_in_flight = pool, max_in_flight
         self.journal = journal
         self.progress = progress
@@ -189,14 +207,48 @@ class PageWalker:
             total = self._latest_total
             assert total is not None
             missing = self._stale(total)
-            if not missing:
+            if missing:
+                if round_number > 0 or any(p.total != total for p in self._pages.values()):
+                    self.report.rounds += 1
+                    first_ids = first_ids if first_ids is not None else self._ids(self._pages)
+                self._fetch_pages(missing)
+                continue
+            if (self.check is None or self._verified(total)) and (
+                self.report.rounds or not self._created_meanwhile()
+            ):
                 break
-            if round_number > 0 or any(self._pages[n].total != total for n in self._pages):
-                self.report.rounds += 1
-                if first_ids is None:
-                    first_ids = self._ids(self._pages)
-            self._fetch_pages(missing)
+            # rows came and went in equal numbers, or moved: read every page again
+            self.report.rounds += 1
+            first_ids = first_ids if first_ids is not None else self._ids(self._pages)
+            self._pages.clear()
+            self._fetch_pages(range(1, max(1, math.ceil(total / self.limit)) + 1))
         return self._finish(first_ids)
+
+    def _created_meanwhile(self) -> bool:
+        """Whether rows were created after the walk began (they may mask deletions in ``total``)."""
+        first = self._pages.get(1)
+        if first is None or first.served_at is None:
+            return False
+        began = (first.served_at - pd.Timedelta(seconds=1)).tz_convert("UTC")
+        stamps = [r.get("created_at") for p in self._pages.values() for r in p.records[-1:]]
+        stamps = [pd.Timestamp(s) for s in stamps if s]
+        return any(s >= began for s in stamps)
+
+    def _verified(self, total: int) -> bool:
+        """Whether the most recently updated rows are the ones read, as read (one request)."""
+        assert self.check is not None
+        newest = self.check()
+        self.report.requests += 1
+        self._latest_total = newest.total
+        seen = {
+            (int(r[self.id_field]), str(r.get("updated_at")))
+            for p in self._pages.values()
+            for r in p.records
+        }
+        fresh = all(
+            (int(r[self.id_field]), str(r.get("updated_at"))) in seen for r in newest.records
+        )
+        return fresh and newest.total == total
 
     def _ids(self, pages: dict[int, Page]) -> set[int]:
         return {int(r[self.id_field]) for p in pages.values() for r in p.records}
