@@ -229,10 +229,9 @@ class PageWalker:
         first = self._pages.get(1)
         if first is None or first.served_at is None:
             return False
-        began = (first.served_at - pd.Timedelta(seconds=1)).tz_convert("UTC")
-        stamps = [r.get("created_at") for p in self._pages.values() for r in p.records[-1:]]
-        stamps = [pd.Timestamp(s) for s in stamps if s]
-        return any(s >= began for s in stamps)
+        began = pd.Timestamp(first.served_at).tz_convert("UTC") - pd.Timedelta(seconds=1)
+        last = [r.get("created_at") for p in self._pages.values() for r in p.records[-1:]]
+        return any(pd.Timestamp(str(s)) >= began for s in last if s)
 
     def _verified(self, total: int) -> bool:
         """Whether the most recently updated rows are the ones read, as read (one request)."""
