@@ -161,6 +161,13 @@ def _add_export(commands: Any) -> None:
 
 
 def _client(args: argparse.Namespace) -> Any:
+    """The command's one client, made on first use; :func:`main` closes it."""
+    if getattr(args, "client", None) is None:
+        args.client = _new_client(args)
+    return args.client
+
+
+def _new_client(args: argparse.Namespace) -> Any:
     import selorax_analytics as sa
 
     if args.cache_dir:
@@ -177,12 +184,10 @@ def _client(args: argparse.Namespace) -> Any:
     return sa.connect()
 
 
-def _load(
-    args: argparse.Namespace, *, orders_only: bool = False, client: Any = None
-) -> tuple[Any, pd.DataFrame]:
+def _load(args: argparse.Namespace, *, orders_only: bool = False) -> tuple[Any, pd.DataFrame]:
     import selorax_analytics as sa
 
-    client = client or _client(args)
+    client = _client(args)
     options = {"refresh": args.refresh, "progress": not args.no_progress}
     orders = sa.load_orders(client, **options)
     customers = None if orders_only else sa.load_customers(client, **options)
@@ -317,18 +322,24 @@ def _cohorts(args: argparse.Namespace) -> int:
 
 def _guests(args: argparse.Namespace) -> int:
     import selorax_analytics as sa
-    from selorax_analytics.loaders import load_history
 
-    client = _client(args)
-    customers, orders = _load(args, client=client)
+    customers, orders = _load(args)
     as_of = _as_of(args)
     result = sa.guest_conversion(
-        customers, orders, as_of=as_of, window_days=args.window_days, history=load_history(client)
+        customers, orders, as_of=as_of, window_days=args.window_days, history=_history(args)
     )
     names = ["groups", "cohorts", "funnel", *(["people"] if args.people else [])]
     tables = {n: getattr(result, n) for n in names}
     _emit(args, tables, [f"as of {as_of}, conversion window {args.window_days} days"])
     return 0
+
+
+def _history(args: argparse.Namespace) -> pd.DataFrame | None:
+    """The cache's record of customer changes (guest to account), if it holds any."""
+    from selorax_analytics.loaders import load_history
+
+    history = load_history(_client(args))
+    return history if len(history) else None
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -403,6 +414,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        client = getattr(args, "client", None)
+        if client is not None:
+            client.close()
 
 
 def _one_line(exc: BaseException) -> str:
