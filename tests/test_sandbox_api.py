@@ -379,6 +379,8 @@ BAD_QUERIES = [
     ("sort=name:up", "sort"),
     ("sort=email:asc", "sort"),
     ("since=yesterday", "since"),
+    ("page=" + "9" * 25, "page"),
+    ("limit=%EF%BC%95", "limit"),  # a full-width digit five
 ]
 
 
@@ -416,10 +418,35 @@ def test_bad_order_filters(api, query, named):
 
 
 @pytest.mark.parametrize("path", ["/customers", "/orders", "/customers/1/orders"])
-def test_limit_above_250_is_clamped(api, path):
-    body = api.get(f"{path}?limit=500&include_guests=true").json()
+@pytest.mark.parametrize("limit", ["500", "9" * 25])
+def test_limit_above_250_is_clamped(api, path, limit):
+    body = api.get(f"{path}?limit={limit}&include_guests=true").json()
     assert body["pagination"]["limit"] == 250
     assert len(body["data"]) == min(250, body["pagination"]["total"])
+
+
+def test_the_last_possible_page_is_empty_not_an_overflow(api):
+    page = (2**63 - 1) // 250
+    body = api.get(f"/customers?page={page}&limit=250").json()
+    assert body["data"] == [] and body["pagination"]["page"] == page
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("total_orders_min=" + "9" * 25, "total_orders_min"),
+        ("total_spent_min=1e3", "total_spent_min"),
+    ],
+)
+def test_out_of_range_filters(api, query, named):
+    assert f"'{named}'" in check_error(api.get(f"/customers?{query}"), 400)
+
+
+@pytest.mark.parametrize("raw", ["9" * 25, "%EF%BC%95", "-3", "1.0"])
+@pytest.mark.parametrize("template", ["/customers/{}", "/customers/{}/orders", "/orders/{}"])
+def test_malformed_path_ids_are_400(api, raw, template):
+    message = check_error(api.get(template.format(raw)), 400)
+    assert "_id'" in message
 
 
 def test_unknown_endpoint_and_method(api):

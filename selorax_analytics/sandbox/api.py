@@ -11,6 +11,7 @@ Assumptions where the documents are silent (also in the README):
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -42,7 +43,7 @@ def _credential(request: Request, scope: str) -> Credential:
 
 def _path_id(request: Request, name: str) -> int:
     raw = request.path_params[name]
-    if not raw.isdigit():
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) > params.MAX_INTEGER:
         raise params.bad(name, raw, "a positive integer")
     return int(raw)
 

@@ -11,6 +11,8 @@ from selorax_analytics.sandbox.db import utc_text
 
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 50
+#: The largest integer SQLite holds: larger values are refused with a 400, not overflowed.
+MAX_INTEGER = 2**63 - 1
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -30,22 +32,30 @@ def bad(name: str, value: object, expected: str) -> ApiProblem:
     )
 
 
-def integer(query: Mapping[str, str], name: str, default: int | None, minimum: int) -> int | None:
+def integer(
+    query: Mapping[str, str],
+    name: str,
+    default: int | None,
+    minimum: int,
+    maximum: int | None = MAX_INTEGER,
+) -> int | None:
     raw = query.get(name)
     if raw is None:
         return default
-    if not re.fullmatch(r"\s*-?\d+\s*", raw):
+    if not re.fullmatch(r"\s*-?[0-9]+\s*", raw):
         raise bad(name, raw, f"an integer of at least {minimum}")
     value = int(raw)
     if value < minimum:
         raise bad(name, raw, f"an integer of at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise bad(name, raw, f"an integer no larger than {maximum}")
     return value
 
 
 def paging(query: Mapping[str, str]) -> tuple[int, int]:
     """``(page, limit)``; a limit above 250 is clamped to 250, as the platform does."""
-    page = integer(query, "page", 1, 1)
-    limit = integer(query, "limit", DEFAULT_LIMIT, 1)
+    page = integer(query, "page", 1, 1, MAX_INTEGER // MAX_LIMIT)
+    limit = integer(query, "limit", DEFAULT_LIMIT, 1, None)  # any size: it is clamped
     assert page is not None and limit is not None
     return page, min(limit, MAX_LIMIT)
 
