@@ -94,8 +94,8 @@ class Pacer:
         self._budget: int | None = None
         self._window_end = 0.0
 
-    def wait(self) -> float:
-        """Block until a request may go; the seconds waited."""
+    def wait(self, limit: float = float("inf")) -> float:
+        """Block until a request may go; the seconds waited (``-needed`` if over ``limit``)."""
         waited = 0.0
         while True:
             with self._lock:
@@ -108,6 +108,8 @@ class Pacer:
                         delay = self._window_end - now
                 if delay <= 0:
                     return waited
+                if waited + delay > limit:
+                    return -(waited + delay)
             time.sleep(min(delay, 1.0))
             waited += min(delay, 1.0)
 
@@ -239,7 +241,17 @@ class Sender:
         """The JSON body of a successful answer, after retries; raises a :class:`SeloraxError`."""
         attempt, waited = 0, 0.0
         while True:
-            waited += self.pacer.wait()
+            paced = self.pacer.wait(self.max_retry_wait - waited)
+            if paced < 0:
+                raise RateLimitError(
+                    f"{method} {path}: the rate limit needs a {-paced:.0f} s wait, more than "
+                    f"max_retry_wait ({self.max_retry_wait:g} s); retry later.",
+                    retry_after=-paced,
+                    status_code=429,
+                    method=method,
+                    path=path,
+                )
+            waited += paced
             self._count(attempt > 0)
             failure, delay = self._attempt(method, path, params, json_body, scope, attempt)
             if isinstance(failure, dict):

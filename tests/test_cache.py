@@ -1,0 +1,169 @@
+"""The cache: location, metadata, secrets, corruption, offline use and incremental refresh."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pandas as pd
+import pytest
+
+from selorax_analytics.cache import cache_dir_for
+from selorax_analytics.client import Client
+from selorax_analytics.exceptions import CacheError
+from selorax_analytics.loaders import load_customers, load_history, load_orders
+from selorax_analytics.sandbox import (
+    CUSTOMERS_ONLY_TOKEN,
+    DEMO_TOKEN,
+    Credential,
+    Sandbox,
+    api_frames,
+    generate_store,
+)
+
+SMALL = 600
+SECRET_TOKEN = "sx_at_CacheCanary7Zq31Unique"
+
+
+@pytest.fixture
+def store():
+    """A fresh small store per test (tests here change it)."""
+    server = Sandbox(customers=SMALL, tokens={SECRET_TOKEN: Credential("canary", 22)})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return api_frames(generate_store(customers=SMALL))
+
+
+def count(server, endpoint, label="demo-full"):
+    return server.request_counts().get((f"GET /api/apps/v1/{endpoint}", label), 0)
+
+
+def test_folder_per_host_and_store_and_one_store_lookup(store, tmp_path):
+    one = Client(store.base_url, token=DEMO_TOKEN)
+    folder = cache_dir_for(one)
+    host = store.base_url.removeprefix("http://").replace(":", "_")
+    assert folder == tmp_path / "cache" / host / "store-22"
+    assert cache_dir_for(Client(store.base_url, token=DEMO_TOKEN)) == folder
+    assert count(store, "store") == 1  # remembered afterwards, under a hash of the token
+    index = (folder.parent / "stores.json").read_text()
+    assert DEMO_TOKEN not in index
+    by_store = Client(store.base_url, client_id="x_app", client_secret="x_secret", store_id=22)
+    assert cache_dir_for(by_store) == folder
+    assert cache_dir_for(one, tmp_path / "elsewhere").parent.parent == tmp_path / "elsewhere"
+
+
+def test_store_endpoint_unavailable_falls_back_to_a_token_hash(tmp_path):
+    transport = httpx.MockTransport(lambda r: httpx.Response(404, json={"message": "No endpoint"}))
+    client = Client("http://api.test", token=SECRET_TOKEN, transport=transport)
+    folder = cache_dir_for(client)
+    assert folder.name.startswith("token-") and "Canary" not in folder.name
+    assert SECRET_TOKEN not in (folder.parent / "stores.json").read_text()
+
+
+def test_metadata_and_no_secret_on_disk(store, frames):
+    client = Client(store.base_url, token=SECRET_TOKEN)
+    load_customers(client, progress=False)
+    store.convert_guest(int(frames[0].loc[frames[0]["is_guest"], "user_id"].iloc[0]))
+    load_customers(client, max_age=0, progress=False)
+    load_orders(client, since="2026-01-01", progress=False)
+    folder = cache_dir_for(client)
+    meta = json.loads((folder / "customers.json").read_text())
+    assert meta["schema_version"] == 1 and meta["package_version"]
+    assert meta["params"] == {"include_guests": True, "since": None}
+    assert meta["rows"] == len(frames[0]) and "refreshed_at" in meta
+    assert set(meta["watermarks"]) == {"created_at", "updated_at"}
+    files = [p for p in folder.parent.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} >= {".parquet", ".json"}
+    assert not [p for p in files if p.name.endswith(".tmp")]
+    for path in files:
+        assert SECRET_TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_refresh_auto_never_and_full(store, frames):
+    client = Client(store.base_url, token=DEMO_TOKEN)
+    with pytest.raises(CacheError, match="refresh='never'"):
+        load_orders(client, refresh="never")
+    load_orders(client, progress=False)
+    before = count(store, "orders")
+    offline = load_orders(client, refresh="never", progress=False)
+    assert count(store, "orders") == before
+    pd.testing.assert_frame_equal(offline, frames[1])
+    full = load_orders(client, refresh="full", progress=False)
+    assert count(store, "orders") - before == -(-len(frames[1]) // 250) + 1
+    pd.testing.assert_frame_equal(full, frames[1])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "metadata"])
+def test_corrupt_cache_is_reported_in_one_line_and_fetched_again(store, frames, caplog, damage):
+    client = Client(store.base_url, token=DEMO_TOKEN)
+    load_customers(client, progress=False)
+    folder = cache_dir_for(client)
+    if damage == "truncate":
+        data = (folder / "customers.parquet").read_bytes()
+        (folder / "customers.parquet").write_bytes(data[: len(data) // 2])
+    else:
+        (folder / "customers.json").write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="selorax_analytics"):
+        again = load_customers(client, progress=False)
+    problems = [r for r in caplog.records if "corrupt" in r.getMessage()]
+    assert len(problems) == 1 and "\n" not in problems[0].getMessage()
+    assert "Traceback" not in caplog.text
+    assert again.attrs["selorax"]["source"] == "api"
+    pd.testing.assert_frame_equal(again, frames[0])
+    assert load_customers(client, progress=False).attrs["selorax"]["source"] == "cache"
+
+
+def test_incremental_refresh_matches_a_full_reload_and_keeps_history(store, frames):
+    customers = frames[0]
+    client = Client(store.base_url, token=DEMO_TOKEN)
+    load_customers(client, progress=False)
+    load_orders(client, progress=False)
+    guest = int(customers.loc[customers["is_guest"], "user_id"].iloc[3])
+    buyer = int(customers["user_id"].iloc[10])
+    store.convert_guest(guest)
+    new_order = store.add_order(buyer, 1460.0)
+    store.set_order_status(int(frames[1]["order_id"].iloc[-1]), "delivered")
+    before = count(store, "orders")
+    orders = load_orders(client, max_age=0, progress=False)
+    assert orders.attrs["selorax"]["refresh"] == "incremental"
+    assert count(store, "orders") - before == 1  # one page of recently updated orders
+    fresh = load_orders(client, cache=False, progress=False)
+    pd.testing.assert_frame_equal(orders, fresh)
+    assert new_order in set(orders["order_id"])
+    refreshed = load_customers(client, max_age=0, progress=False)
+    pd.testing.assert_frame_equal(refreshed, load_customers(client, cache=False, progress=False))
+    assert refreshed.attrs["selorax"]["changes"] == {"added": 0, "removed": 0, "updated": 2}
+    history = load_history(client)
+    assert list(history.columns) == ["user_id", "changed_at", "field", "old", "new"]
+    assert str(history["changed_at"].dtype) == "datetime64[us, UTC]"
+    conversion = history[(history["user_id"] == guest) & (history["field"] == "is_guest")]
+    assert conversion[["old", "new"]].values.tolist() == [["1", "0"]]
+    new_updated = refreshed.loc[refreshed["user_id"] == guest, "updated_at"].iloc[0]
+    assert conversion["changed_at"].iloc[0] == new_updated
+    bought = history[(history["user_id"] == buyer) & (history["field"] == "total_orders")]
+    old_total = int(customers.loc[customers["user_id"] == buyer, "total_orders"].iloc[0])
+    assert bought[["old", "new"]].values.tolist() == [[str(old_total), str(old_total + 1)]]
+    # a second refresh records nothing twice
+    load_customers(client, max_age=0, progress=False)
+    assert len(load_history(client)) == len(history)
+
+
+def test_per_customer_refresh_rereads_only_changed_customers(store, frames):
+    client = Client(store.base_url, token=CUSTOMERS_ONLY_TOKEN)
+    label = "demo-read-customers"
+    load_orders(client, progress=False)
+    buyers = frames[0].loc[frames[0]["total_orders"] > 0, "user_id"]
+    store.add_order(int(buyers.iloc[0]), 990.0)
+    store.add_order(int(buyers.iloc[5]), 120.0)
+    before = count(store, "customers/{id}/orders", label)
+    refreshed = load_orders(client, max_age=0, progress=False)
+    assert count(store, "customers/{id}/orders", label) - before == 2
+    assert refreshed.attrs["selorax"]["refresh"] == "incremental"
+    full = load_orders(Client(store.base_url, token=DEMO_TOKEN), cache=False, progress=False)
+    pd.testing.assert_frame_equal(refreshed, full)
