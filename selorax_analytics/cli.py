@@ -355,9 +355,9 @@ def _export(args: argparse.Namespace) -> int:
     if args.all:
         results = sa.export_segments(rfm, args.out or ".", customers=customers, **options)
     else:
-        suffix = {"xlsx": ".xlsx", "csv": ".csv"}.get(args.format, f".{args.format}.csv")
-        default = "".join(ch if ch.isalnum() else "_" for ch in args.segment.lower()) + suffix
-        path = args.out or default
+        from selorax_analytics.exports import FORMAT_SUFFIXES, segment_file_stem
+
+        path = args.out or segment_file_stem(args.segment) + FORMAT_SUFFIXES[args.format]
         results = {args.segment: sa.export_segment(rfm, args.segment, path, customers=customers,
                                                    **options)}  # fmt: skip
     rows = [

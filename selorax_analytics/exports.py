@@ -222,7 +222,8 @@ def _export(
     return ExportResult(target, _manifest_path(target), segment, format, len(rows), skipped)
 
 
-def _slug(segment: str) -> str:
+def segment_file_stem(segment: str) -> str:
+    """``"Can't Lose Them"`` -> ``"cant_lose_them"``: how export files are named."""
     slug = re.sub(r"[^a-z0-9]+", "_", segment.lower().replace("'", "")).strip("_")
     return slug or "segment"
 
@@ -256,7 +257,7 @@ def export_segments(
     folder = Path(directory)
     present = set(rfm["segment"].dropna().astype("str"))
     segments = [s for s in _contacts.segment_names(rfm) if s in present]
-    targets = {s: folder / f"{_slug(s)}{FORMAT_SUFFIXES[format]}" for s in segments}
+    targets = {s: folder / f"{segment_file_stem(s)}{FORMAT_SUFFIXES[format]}" for s in segments}
     _refuse_existing([p for t in targets.values() for p in (t, _manifest_path(t))], overwrite)
     linked = _contacts.link(rfm, customers, region=region)
     folder.mkdir(parents=True, exist_ok=True)

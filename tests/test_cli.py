@@ -160,12 +160,19 @@ def test_rfm_json_agrees_with_sql(store):
     assert {row["segment"] for row in summary} >= {"Champions", "Hibernating", "At Risk"}
 
 
-def test_rfm_table_is_readable(store, monkeypatch, capsys):
+def test_rfm_table_is_readable(store, monkeypatch, capsys, tmp_path):
     code, out, err = run_here(store, monkeypatch, capsys, "rfm", "--as-of", AS_OF)
     assert code == 0, err
     header = out.splitlines()[0].split()
     assert header[:3] == ["segment", "customers", "customer_share"]
     assert f"as of {AS_OF}" in out
+    target = tmp_path / "rfm.csv"
+    code, out, err = run_here(store, monkeypatch, capsys, "rfm", "--as-of", AS_OF, "--csv",
+                              "--customers", "--out", str(target))  # fmt: skip
+    assert code == 0 and out == "", err
+    rows = read_rows(target)
+    assert len(rows) == _valid_orders_sql(store)[0]
+    assert list(rows[0])[:2] == ["user_id", "first_order_at"]
 
 
 def test_cohorts_csv(store, monkeypatch, capsys):
