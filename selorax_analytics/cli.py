@@ -114,8 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="build the HTML report of the store")
     _connection_options(report)
-    report.add_argument("--as-of", type=_date, help="last day of the analysis (default: today)")
-    report.add_argument("--out", required=True, help="folder to write the report into")
+    report.add_argument(
+        "--as-of", type=_date, help="last day of the analysis (default: the demo's, or today)"
+    )
+    report.add_argument("--out", default="report", help="folder to write into (default: report)")
     report.set_defaults(handler=_report)
     return parser
 
@@ -382,7 +384,9 @@ def _without_out(args: argparse.Namespace) -> argparse.Namespace:
 def _report(args: argparse.Namespace) -> int:
     from selorax_analytics.report import build_report
 
-    path = build_report(Path(args.out), as_of=args.as_of, client=_client(args))
+    path = build_report(
+        Path(args.out), as_of=args.as_of, client=_client(args), progress=not args.no_progress
+    )
     print(path)
     return 0
 
