@@ -61,7 +61,9 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 def _output_options(parser: argparse.ArgumentParser, *, as_of: bool = True) -> None:
     if as_of:
         parser.add_argument(
-            "--as-of", type=_date, help="last day of the analysis, YYYY-MM-DD (default: today)"
+            "--as-of",
+            type=_date,
+            help="last day of the analysis, YYYY-MM-DD (default: today; the demo store's own)",
         )
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -197,9 +199,18 @@ def _load(args: argparse.Namespace, *, orders_only: bool = False) -> tuple[Any, 
 
 
 def _as_of(args: argparse.Namespace) -> str:
+    """``--as-of``; by default the demo store's own last day for the demo, else today."""
     if args.as_of:
         return str(args.as_of)
-    return str(pd.Timestamp.now(tz="Asia/Dhaka").date())
+    from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_CLIENT_ID, DEMO_TOKEN
+
+    client = _client(args)
+    credentials = getattr(client, "credentials", None)
+    demo = getattr(client, "cache_namespace", None) == "embedded-sandbox" or (
+        getattr(credentials, "token", None) == DEMO_TOKEN
+        or getattr(credentials, "client_id", None) == DEMO_CLIENT_ID
+    )
+    return DEMO_AS_OF if demo else str(pd.Timestamp.now(tz="Asia/Dhaka").date())
 
 
 def _segment_map(name: str) -> Any:

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import duckdb
 import httpx
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -19,6 +20,7 @@ from selorax_analytics.cli import main
 
 CUSTOMERS = 600
 AS_OF = "2026-06-15"
+AFTER_NOW = str(pd.Timestamp.now(tz="Asia/Dhaka").date() + pd.Timedelta(days=1))
 SUBCOMMANDS = ("sandbox", "fetch", "rfm", "cohorts", "guests", "export", "report")
 #: Names a spreadsheet would run as formulas, each with a phone in a differently noisy format.
 HOSTILE = [
@@ -175,6 +177,14 @@ def test_rfm_table_is_readable(store, monkeypatch, capsys, tmp_path):
     assert list(rows[0])[:2] == ["user_id", "first_order_at"]
 
 
+def test_demo_store_defaults_to_its_own_as_of(store, monkeypatch, capsys):
+    from selorax_analytics.sandbox import DEMO_AS_OF
+
+    code, out, err = run_here(store, monkeypatch, capsys, "rfm")
+    assert code == 0, err
+    assert f"as of {DEMO_AS_OF}" in out
+
+
 def test_cohorts_csv(store, monkeypatch, capsys):
     code, out, err = run_here(
         store, monkeypatch, capsys, "cohorts", "--as-of", AS_OF, "--csv", "--period", "Q"
@@ -201,7 +211,8 @@ def _exported(folder: Path) -> dict[int, dict[str, str]]:
 
 
 def test_export_guards_hostile_names_created_through_the_api(store, tmp_path):
-    done = run(store, "export", "--all", "--out", str(tmp_path), "--json")
+    # After now: the hostile customers' orders were placed just now.
+    done = run(store, "export", "--all", "--out", str(tmp_path), "--json", "--as-of", AFTER_NOW)
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
     assert sum(r["rows"] for r in results) == len(_exported(tmp_path))
@@ -215,13 +226,15 @@ def test_export_guards_hostile_names_created_through_the_api(store, tmp_path):
 
 
 def test_export_sms_and_xlsx_of_hostile_names(store, tmp_path):
-    sms = run(store, "export", "--all", "--format", "sms", "--out", str(tmp_path / "sms"))
+    sms = run(store, "export", "--all", "--format", "sms", "--out", str(tmp_path / "sms"),
+              "--as-of", AFTER_NOW)  # fmt: skip
     assert sms.returncode == 0, sms.stderr
     rows = [r for f in (tmp_path / "sms").glob("*.sms.csv") for r in read_rows(f)]
     by_phone = {r["phone"]: r["name"] for r in rows}
     for name, e164 in store.hostile.values():
         assert by_phone[e164.removeprefix("+")] == "'" + name
-    xlsx = run(store, "export", "--all", "--format", "xlsx", "--out", str(tmp_path / "x"))
+    xlsx = run(store, "export", "--all", "--format", "xlsx", "--out", str(tmp_path / "x"),
+               "--as-of", AFTER_NOW)  # fmt: skip
     assert xlsx.returncode == 0, xlsx.stderr
     cells = [
         cell
