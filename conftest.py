@@ -1,0 +1,46 @@
+"""Session set-up for the notebooks, which ``pytest`` re-executes with nbval.
+
+Notebook kernels do not see pytest fixtures. When nbval is on, ``pytest_sessionstart`` serves the
+demo store from a sandbox in this process and points ``SELORAX_BASE_URL`` and ``SELORAX_TOKEN``
+(and a fresh ``SELORAX_CACHE_DIR``) at it through ``os.environ``, which every kernel inherits;
+other ``SELORAX_*`` store settings are removed for the session. ``pytest_sessionfinish`` stops
+the sandbox and puts the environment back. Unit tests are unaffected: ``tests/conftest.py``
+clears ``SELORAX_*`` around each test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import pytest
+
+_STACK = contextlib.ExitStack()
+_SAVED: dict[str, str | None] = {}
+
+
+def _nbval_on(config: pytest.Config) -> bool:
+    return bool(
+        config.getoption("nbval", default=False) or config.getoption("nbval_lax", default=False)
+    )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not _nbval_on(session.config):
+        return
+    from selorax_analytics._notebooks import STORE_VARIABLES, demo_environment
+
+    store = _STACK.enter_context(demo_environment())
+    for name in (*STORE_VARIABLES, "SELORAX_CACHE_DIR"):
+        _SAVED[name] = os.environ.pop(name, None)
+    os.environ.update(store)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for name, value in _SAVED.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _SAVED.clear()
+    _STACK.close()
