@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import signal
@@ -60,11 +61,17 @@ def _parse(banner: str) -> Running:
 
 
 @contextmanager
-def sandbox_command(*options: str) -> Iterator[Running]:
-    """Start the command on a free port, yield what it printed, stop it with Ctrl-C."""
+def sandbox_command(
+    *options: str, stop: signal.Signals = signal.SIGINT, env: dict[str, str] | None = None
+) -> Iterator[Running]:
+    """Start the command on a free port, yield what it printed, stop it with ``stop`` (Ctrl-C)."""
     command = [sys.executable, "-m", "selorax_analytics.cli", "sandbox", "--port", "0"]
     process = subprocess.Popen(
-        [*command, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*command, *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=None if env is None else {**os.environ, **env},
     )
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
@@ -80,7 +87,7 @@ def sandbox_command(*options: str) -> Iterator[Running]:
                 raise AssertionError(f"no banner; stderr: {process.stderr.read()}") from None
         yield _parse(banner)
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         try:
             code = process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -93,9 +100,10 @@ def sandbox_command(*options: str) -> Iterator[Running]:
     assert code == 0
 
 
-def test_start_request_and_stop_with_fault_options():
+def test_start_request_and_stop_with_fault_options(tmp_path):
     options = ["--customers", "120", "--latency", "100", "--rate-limit", "2", "--rate-window", "30"]
-    with sandbox_command(*options) as running:
+    with sandbox_command(*options, env={"TMPDIR": str(tmp_path)}) as running:
+        assert list(tmp_path.glob("selorax-sandbox-*"))
         assert running.url.startswith("http://127.0.0.1:")
         assert f"SELORAX_BASE_URL={running.url}" in running.banner
         assert running.store_id == "22"
@@ -120,6 +128,24 @@ def test_start_request_and_stop_with_fault_options():
             check_error(narrow.get("/orders"), 403, "insufficient_scope")
         with running.api(running.second_store) as other:
             assert other.get("/store").json()["data"]["store_id"] == 23
+    assert list(tmp_path.glob("selorax-sandbox-*")) == []  # Ctrl-C removed the temporary database
+
+
+def test_sigterm_stops_cleanly_and_removes_the_temporary_database(tmp_path):
+    env = {"TMPDIR": str(tmp_path)}
+    with sandbox_command("--customers", "20", stop=signal.SIGTERM, env=env) as running:
+        assert list(tmp_path.glob("selorax-sandbox-*"))
+        with running.api() as api:
+            assert api.get("/store").status_code == 200
+    assert list(tmp_path.glob("selorax-sandbox-*")) == []
+
+
+def test_a_sandbox_never_stopped_leaves_no_temporary_database(tmp_path):
+    script = "from selorax_analytics.sandbox import Sandbox; Sandbox(customers=5).start()"
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, timeout=60, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.glob("selorax-sandbox-*")) == []
 
 
 def test_db_persists_across_restarts(tmp_path):

@@ -12,8 +12,9 @@ import os
 import sqlite3
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,6 +112,12 @@ def _records(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[Any,
     return zip(*values, strict=True)
 
 
+def _remove_files(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with suppress(FileNotFoundError):
+            os.remove(path + suffix)
+
+
 class Database:
     """One SQLite database; every call takes the lock, so any thread may use it.
 
@@ -124,6 +131,10 @@ class Database:
             os.close(fd)
             path = name
         self.path = os.fspath(path)
+        # A temporary file goes on close(), or at interpreter exit if close() never came.
+        self._cleanup = (
+            weakref.finalize(self, _remove_files, self.path) if self._temporary else None
+        )
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
@@ -134,10 +145,8 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-        if self._temporary:
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(self.path + suffix):
-                    os.remove(self.path + suffix)
+        if self._cleanup is not None:
+            self._cleanup()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

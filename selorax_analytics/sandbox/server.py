@@ -16,6 +16,7 @@ From Python it runs in a background thread::
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -98,6 +99,10 @@ def populate(db: Database, *, seed: int, customers: int, data: Path | None = Non
     )
     db.add_store(second, "Second Store")
     return store_id
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class Sandbox:
@@ -206,10 +211,17 @@ class Sandbox:
         if on_ready is not None:
             on_ready(self.base_url)
         self._server = uvicorn.Server(self._config())
+        # uvicorn shuts down gracefully on SIGTERM, then raises it again; without a handler of
+        # ours that would kill the process before the database is closed (and a temporary one
+        # removed). Ours turns it into KeyboardInterrupt, like Ctrl-C.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
         try:
             self._server.run(sockets=[sock])
         finally:
             self.db.close()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
