@@ -1,0 +1,312 @@
+"""Loader benchmarks against the sandbox with 50 ms latency per request (the demo store).
+
+Run: ``.venv/bin/python bench/bench_loader.py [--big] [--sequential-sample N]``
+
+Prints, with ratios measured in this one run:
+1. full load (customers with guests + orders): a naive page walk (``limit=50``, one page at a
+   time, as the spec's examples do), dlt's REST API source, and ``load_customers`` +
+   ``load_orders``: requests and wall time;
+2. requests used against the minimum ``ceil(customers/250) + ceil(orders/250) + 1``;
+3. incremental refresh after 1% of customers change and 200 new orders, against a full reload;
+4. the per-customer fallback against a sequential walk of the same endpoints (on a sample of
+   customers, extrapolated);
+5. with ``--big``: a cached load of 1,000,000 customers and their orders (seconds, peak RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+from selorax_analytics.client import Client
+from selorax_analytics.loaders import load_customers, load_orders
+from selorax_analytics.sandbox import (
+    CUSTOMERS_ONLY_TOKEN,
+    DEMO_TOKEN,
+    Faults,
+    Sandbox,
+    api_frames,
+    generate_store,
+)
+
+LATENCY = 0.05
+API = "/api/apps/v1"
+
+
+def naive_walk(base_url: str, path: str, params: dict, limit: int = 50) -> tuple[list, int]:
+    """One page at a time until a short page, as the spec's examples walk."""
+    rows: list = []
+    requests = 0
+    headers = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    with httpx.Client(base_url=base_url + API, headers=headers, timeout=30) as http:
+        page = 1
+        while True:
+            body = http.get(path, params={**params, "page": page, "limit": limit}).json()
+            requests += 1
+            rows += body["data"]
+            if len(body["data"]) < limit:
+                return rows, requests
+            page += 1
+
+
+def dlt_load(base_url: str, workdir: Path) -> tuple[float, int]:
+    """dlt's REST API source (page-number paginator reading ``pagination.total``) into duckdb."""
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+
+    def resource(name: str, params: dict) -> dict:
+        return {
+            "name": name,
+            "endpoint": {
+                "path": name,
+                "params": {"limit": 250, **params},
+                "data_selector": "data",
+                "paginator": {
+                    "type": "page_number",
+                    "base_page": 1,
+                    "page_param": "page",
+                    "total_path": "pagination.total",
+                },
+            },
+        }
+
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": base_url + API + "/",
+                "auth": {"type": "bearer", "token": DEMO_TOKEN},
+            },
+            "resources": [
+                resource("customers", {"include_guests": "true"}),
+                resource("orders", {}),
+            ],
+        }
+    )
+    os.environ["DLT_DATA_DIR"] = str(workdir / "dlt")
+    pipeline = dlt.pipeline(
+        pipeline_name="bench",
+        destination=dlt.destinations.duckdb(str(workdir / "bench.duckdb")),
+        dataset_name="selorax",
+        pipelines_dir=str(workdir / "pipelines"),
+    )
+    began = time.perf_counter()
+    pipeline.run(source)
+    seconds = time.perf_counter() - began
+    rows = pipeline.last_trace.last_normalize_info.row_counts  # type: ignore[union-attr]
+    return seconds, int(rows.get("customers", 0) + rows.get("orders", 0))
+
+
+def timed(fn, *args, **kwargs):
+    began = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - began
+
+
+def requests_of(server: Sandbox) -> int:
+    return sum(server.request_counts().values())
+
+
+def full_load(server: Sandbox, customers: pd.DataFrame, orders: pd.DataFrame) -> dict:
+    url = server.base_url
+    server.reset_counts()
+    (naive_rows, naive_requests), naive_s = timed(
+        lambda: (lambda a, b: (a[0] + b[0], a[1] + b[1]))(
+            naive_walk(url, "/customers", {"include_guests": "true"}),
+            naive_walk(url, "/orders", {}),
+        )
+    )
+    assert len(naive_rows) == len(customers) + len(orders)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            dlt_s, dlt_rows = dlt_load(url, Path(tmp))
+        except Exception as exc:  # the peer is optional; report why it did not run
+            print(f"dlt did not run: {type(exc).__name__}: {exc}")
+            dlt_s, dlt_rows = float("nan"), 0
+    server.reset_counts()
+    os.environ["SELORAX_CACHE_DIR"] = tempfile.mkdtemp()
+    client = Client(url, token=DEMO_TOKEN)
+    began = time.perf_counter()
+    got_c = load_customers(client, progress=False)
+    got_o = load_orders(client, progress=False)
+    ours_s = time.perf_counter() - began
+    ours_requests = requests_of(server)
+    pd.testing.assert_frame_equal(got_c, customers)
+    pd.testing.assert_frame_equal(got_o, orders)
+    minimum = math.ceil(len(customers) / 250) + math.ceil(len(orders) / 250) + 1
+    print("\n1. Full load: customers (with guests) + orders")
+    print(f"   naive walk limit=50 : {naive_requests:5d} requests {naive_s:7.2f} s")
+    print(f"   dlt REST API source : {'?':>5} requests {dlt_s:7.2f} s ({dlt_rows} rows)")
+    print(f"   selorax_analytics   : {ours_requests:5d} requests {ours_s:7.2f} s")
+    print(f"   speed-up vs naive {naive_s / ours_s:.1f}x, vs dlt {dlt_s / ours_s:.1f}x")
+    print(f"\n2. Requests: {ours_requests} used, minimum {minimum} (+1 newest-rows check per list)")
+    return {
+        "naive_s": naive_s,
+        "naive_requests": naive_requests,
+        "dlt_s": dlt_s,
+        "ours_s": ours_s,
+        "ours_requests": ours_requests,
+        "minimum": minimum,
+        "client": client,
+    }
+
+
+def incremental(server: Sandbox, client: Client, customers: pd.DataFrame) -> dict:
+    guests = customers.loc[customers["is_guest"], "user_id"].astype(int)
+    changed = math.ceil(len(customers) * 0.01)
+    for user_id in guests.iloc[:changed]:
+        server.convert_guest(int(user_id))
+    buyers = customers["user_id"].astype(int)
+    for i in range(200):
+        server.add_order(int(buyers.iloc[(i * 37) % len(buyers)]), 500.0 + i)
+    server.reset_counts()
+    (inc_c, inc_o), inc_s = timed(
+        lambda: (
+            load_customers(client, max_age=0, progress=False),
+            load_orders(client, max_age=0, progress=False),
+        )
+    )
+    inc_requests = requests_of(server)
+    server.reset_counts()
+    (full_c, full_o), full_s = timed(
+        lambda: (
+            load_customers(client, refresh="full", progress=False),
+            load_orders(client, refresh="full", progress=False),
+        )
+    )
+    full_requests = requests_of(server)
+    pd.testing.assert_frame_equal(inc_c, full_c)
+    pd.testing.assert_frame_equal(inc_o, full_o)
+    print(f"\n3. Incremental refresh after {changed} customers changed and 200 new orders")
+    print(f"   incremental: {inc_requests} requests {inc_s:.2f} s")
+    print(f"   full reload: {full_requests} requests {full_s:.2f} s (identical frames)")
+    print(f"   {full_s / inc_s:.1f}x faster, {full_requests / inc_requests:.1f}x fewer requests")
+    return {
+        "inc_s": inc_s,
+        "inc_requests": inc_requests,
+        "full_s": full_s,
+        "full_requests": full_requests,
+    }
+
+
+def fallback(server: Sandbox, sample: int) -> dict:
+    client = Client(server.base_url, token=CUSTOMERS_ONLY_TOKEN)
+    server.reset_counts()
+    orders, ours_s = timed(load_orders, client, cache=False, progress=False)
+    ours_requests = requests_of(server)
+    buyers = orders["user_id"].drop_duplicates().astype(int).tolist()
+    headers = {"Authorization": f"Bearer {CUSTOMERS_ONLY_TOKEN}"}
+    with httpx.Client(base_url=server.base_url + API, headers=headers, timeout=30) as http:
+        began = time.perf_counter()
+        for user_id in buyers[:sample]:
+            http.get(f"/customers/{user_id}/orders", params={"limit": 250}).json()
+        per = (time.perf_counter() - began) / sample
+    sequential_s = per * len(buyers)
+    print(f"\n4. Per-customer fallback ({len(buyers)} customers with orders)")
+    print(f"   ours      : {ours_requests} requests {ours_s:.2f} s")
+    print(
+        f"   sequential: {sequential_s:.1f} s (extrapolated from {sample} customers, "
+        f"{per * 1000:.1f} ms each); {sequential_s / ours_s:.1f}x"
+    )
+    return {"fallback_s": ours_s, "sequential_s": sequential_s, "requests": ours_requests}
+
+
+BIG_CHILD = r"""
+import json, resource, sys, time
+from selorax_analytics.client import Client
+from selorax_analytics.loaders import load_customers, load_orders
+client = Client("http://big.invalid", token="sx_at_benchmarkbigstore0000", store_id=22)
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+began = time.perf_counter()
+c = load_customers(client, refresh="never", progress=False)
+o = load_orders(client, refresh="never", progress=False)
+seconds = time.perf_counter() - began
+print(json.dumps({"seconds": seconds, "customers": len(c), "orders": len(o),
+                  "rss0_mb": rss0 / 1024,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def big(cache_dir: Path) -> dict:
+    """Write 1,000,000 customers and their orders straight to the cache, then load them."""
+    from selorax_analytics._loadrun import Load
+    from selorax_analytics.cache import Entry, cache_dir_for
+
+    began = time.perf_counter()
+    customers, orders = api_frames(generate_store(customers=1_000_000, items=False))
+    made_s = time.perf_counter() - began
+    os.environ["SELORAX_CACHE_DIR"] = str(cache_dir)
+    client = Client("http://big.invalid", token="sx_at_benchmarkbigstore0000", store_id=22)
+    folder = cache_dir_for(client)
+    for kind, frame, params in (
+        ("customers", customers, {"include_guests": True, "since": None}),
+        ("orders", orders, {"since": None, "until": None, "status": None}),
+    ):
+        load = Load(client, kind, kind, params, Entry(folder, kind), False)
+        from selorax_analytics._loadrun import build_meta
+
+        meta = (
+            build_meta(load, frame, mode="orders") if kind == "orders" else build_meta(load, frame)
+        )
+        Entry(folder, kind).write(frame, meta)
+    size = sum(p.stat().st_size for p in folder.glob("*.parquet")) / 2**20
+    del customers, orders
+    env = {**os.environ, "SELORAX_CACHE_DIR": str(cache_dir)}
+    out = subprocess.run(
+        [sys.executable, "-c", BIG_CHILD], env=env, capture_output=True, text=True, check=True
+    )
+    result = json.loads(out.stdout)
+    print(f"\n5. Cached load of {result['customers']:,} customers and {result['orders']:,} orders")
+    print(f"   generated in {made_s:.0f} s; Parquet on disk {size:.0f} MiB")
+    print(
+        f"   load: {result['seconds']:.2f} s, peak RSS {result['peak_mb']:.0f} MiB "
+        f"(interpreter and imports before the load: {result['rss0_mb']:.0f} MiB)"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big", action="store_true", help="also the 1M-customer cached load")
+    parser.add_argument("--sequential-sample", type=int, default=300)
+    args = parser.parse_args()
+    print(
+        f"machine: {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}, latency {LATENCY * 1000:.0f} ms per request"
+    )
+    customers, orders = api_frames(generate_store())
+    server = Sandbox(faults=Faults(latency=LATENCY))
+    server.start()
+    try:
+        first = full_load(server, customers, orders)
+        incremental(server, first["client"], customers)
+    finally:
+        server.stop()
+    server = Sandbox(faults=Faults(latency=LATENCY))
+    server.start()
+    try:
+        fallback(server, args.sequential_sample)
+    finally:
+        server.stop()
+    if args.big:
+        with tempfile.TemporaryDirectory() as tmp:
+            big(Path(tmp))
+    print(
+        f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()
