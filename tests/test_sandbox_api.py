@@ -7,6 +7,7 @@ pandas or SQLite, never from the server's own code.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from _sandbox_helpers import (
     walk,
 )
 
-from selorax_analytics.sandbox import DEMO_STORE_ID, Sandbox
+from selorax_analytics.sandbox import DEMO_STORE_ID, DEMO_TOKEN, Sandbox
 
 UNSPENT = ("cancelled", "returned", "failed")  # the sandbox's documented assumption
 
@@ -584,3 +585,41 @@ def test_data_folder_serves_the_same_store_as_the_generator(api):
                 replay.get(f"/customers/{user_id}").json()
                 == api.get(f"/customers/{user_id}").json()
             )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/_sandbox/orders", {}, 400),
+        ("POST", "/_sandbox/orders", {"user_id": "1", "grand_total": 10}, 400),
+        ("POST", "/_sandbox/orders", {"user_id": 1, "grand_total": "10"}, 400),
+        ("POST", "/_sandbox/orders", {"user_id": 1, "grand_total": 10, "order_status": 3}, 400),
+        ("POST", "/_sandbox/orders", {"user_id": 999999, "grand_total": 10}, 404),
+        ("POST", "/_sandbox/orders", {"user_id": 10**30, "grand_total": 10}, 404),
+        ("PATCH", "/_sandbox/orders/1", {}, 400),
+        ("PATCH", "/_sandbox/orders/999999", {"order_status": "shipped"}, 404),
+        ("POST", "/_sandbox/customers/" + "9" * 25 + "/convert", None, 404),
+    ],
+)
+def test_sandbox_only_endpoints_refuse_bad_input(small, method, path, body, status):
+    with httpx.Client(base_url=small.base_url, timeout=30) as raw:
+        check_error(raw.request(method, path, json=body), status)
+
+
+def test_concurrent_creates_get_distinct_ids_and_one_phone_wins(small):
+    async def create(bodies):
+        async with httpx.AsyncClient(
+            base_url=small.base_url + "/api/apps/v1",
+            headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+            limits=httpx.Limits(max_connections=len(bodies)),
+            timeout=60,
+        ) as client:
+            return await asyncio.gather(*(client.post("/customers", json=b) for b in bodies))
+
+    fresh = [{"name": f"Person {i}", "phone": f"0191100{i:04d}"} for i in range(64)]
+    responses = asyncio.run(create(fresh))
+    assert [r.status_code for r in responses] == [201] * 64
+    assert len({r.json()["data"]["user_id"] for r in responses}) == 64
+    same = [{"name": f"Twin {i}", "phone": "01922000000"} for i in range(10)]
+    statuses = sorted(r.status_code for r in asyncio.run(create(same)))
+    assert statuses == [201] + [409] * 9

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from selorax_analytics.sandbox.db import Database, now_text
-from selorax_analytics.sandbox.params import ApiProblem
+from selorax_analytics.sandbox.params import MAX_INTEGER, ApiProblem
 
 
 def convert_guest(db: Database, user_id: int) -> None:
@@ -79,27 +79,49 @@ async def _reset(request: Request) -> JSONResponse:
     return JSONResponse({"message": "Counts reset.", "status": 200})
 
 
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "The request body must be a JSON object.", "validation_error")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], what: str) -> Any:
+    value = body.get(name)
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise ApiProblem(400, f"'{name}' must be {what}, got {value!r}.", "validation_error")
+    return value
+
+
+def _id(request: Request, name: str) -> int:
+    value = int(request.path_params[name])
+    if value > MAX_INTEGER:
+        raise ApiProblem(404, f"No record {value}.")
+    return value
+
+
 async def _convert(request: Request) -> JSONResponse:
-    convert_guest(request.app.state.sandbox.db, int(request.path_params["user_id"]))
+    convert_guest(request.app.state.sandbox.db, _id(request, "user_id"))
     return JSONResponse({"message": "Guest converted.", "status": 200})
 
 
 async def _add_order(request: Request) -> JSONResponse:
-    body = await request.json()
-    order_id = add_order(
-        request.app.state.sandbox.db,
-        int(body["user_id"]),
-        float(body["grand_total"]),
-        body.get("order_status", "pending"),
-    )
+    body = await _body(request)
+    user_id = _field(body, "user_id", (int,), "an integer")
+    grand_total = _field(body, "grand_total", (int, float), "a number of taka")
+    status = _field({"order_status": "pending", **body}, "order_status", (str,), "a string")
+    if user_id > MAX_INTEGER:
+        raise ApiProblem(404, "Customer not found.")
+    order_id = add_order(request.app.state.sandbox.db, user_id, float(grand_total), status)
     return JSONResponse({"data": {"order_id": order_id}, "status": 201}, status_code=201)
 
 
 async def _set_status(request: Request) -> JSONResponse:
-    body = await request.json()
-    set_order_status(
-        request.app.state.sandbox.db, int(request.path_params["order_id"]), body["order_status"]
-    )
+    status = _field(await _body(request), "order_status", (str,), "a string")
+    set_order_status(request.app.state.sandbox.db, _id(request, "order_id"), status)
     return JSONResponse({"message": "Order updated.", "status": 200})
 
 
