@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -53,20 +54,14 @@ def normalise_email(raw: object) -> str | None:
     return email
 
 
-def normalise_phone(raw: object, region: str) -> phonenumbers.PhoneNumber | None:
-    """The parsed number when ``raw`` is a valid phone number (``region`` for local ones)."""
-    if not isinstance(raw, str) or not raw.strip():
-        return None
+def phone_region(e164: str) -> str | None:
+    """ISO region of an E.164 number (``"BD"`` for ``+8801712345678``)."""
+    if e164.startswith("+880"):
+        return "BD"
     try:
-        number = phonenumbers.parse(raw, region)
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:
         return None
-    return number if phonenumbers.is_valid_number(number) else None
-
-
-def e164(number: phonenumbers.PhoneNumber) -> str:
-    """``+8801712345678``."""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def guard_cell(value: object) -> object:
@@ -135,6 +130,8 @@ def _identity_records(customers: pd.DataFrame, region: str) -> pd.DataFrame:
     linked = identities(customers, region=region)
     records = customers[list(CUSTOMER_COLUMNS)].copy()
     records["identity_id"] = linked["identity_id"].to_numpy()
+    # The identities' own E.164 phones, so linking and exporting agree on every number.
+    records["phone_e164"] = linked["phone_e164"].to_numpy()
     # Preferred record first: an account over a guest record, then the latest touched.
     return records.sort_values(
         ["identity_id", "is_guest", "updated_at", "user_id"],
@@ -167,9 +164,7 @@ def link(rfm: pd.DataFrame, customers: pd.DataFrame, *, region: str) -> Linked:
     return Linked(records, _people_of(rfm, records), orphans)
 
 
-def segment_people(
-    linked: Linked, segment: str, *, region: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def segment_people(linked: Linked, segment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The people of ``segment`` with checked contacts, and what was left out.
 
     Returns
@@ -188,20 +183,20 @@ def segment_people(
     mine = records.loc[records["identity_id"].isin(people["identity_id"])].copy()
     skipped = [_orphan_rows(orphans.loc[orphans["segment"].astype("str") == segment])]
 
-    parsed = mine["phone"].map(lambda raw: normalise_phone(raw, region))
+    parsed = mine["phone_e164"]
     bad_phone = parsed.isna() & mine["phone"].notna() & (mine["phone"].str.strip() != "")
     skipped.append(_value_rows(mine.loc[bad_phone], "phone", INVALID_PHONE))
-    mine["phone_number"] = parsed
     emails = mine["email"].map(normalise_email)
     bad_email = emails.isna() & mine["email"].notna() & (mine["email"].str.strip() != "")
     skipped.append(_value_rows(mine.loc[bad_email], "email", INVALID_EMAIL))
     mine["email"] = emails.astype("str")
 
     preferred = mine.groupby("identity_id", sort=False).first()[["user_id", "name"]]
-    numbers = _first_valid(mine, "phone_number")
+    numbers = _first_valid(mine, "phone_e164")
     out = people.set_index("identity_id").join(preferred)
-    out["phone"] = numbers.map(e164).reindex(out.index).astype("str")
-    out["phone_region"] = numbers.map(phonenumbers.region_code_for_number).reindex(out.index)
+    out["phone"] = numbers.reindex(out.index).astype("str")
+    regions = {p: phone_region(p) for p in numbers.unique()}
+    out["phone_region"] = out["phone"].map(regions).astype("str")
     out["email"] = _first_valid(mine, "email").reindex(out.index).astype("str")
     out["city"] = _first_valid(mine, "city").reindex(out.index).astype("str")
     names = out["name"].map(split_name)
@@ -301,22 +296,27 @@ def _text(value: object) -> str:
 Row = list[Any]
 
 
-def _records(people: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in r.items()} for r in people.to_dict("records")]
+def _records(people: pd.DataFrame) -> list[SimpleNamespace]:
+    """Rows as light objects (column lists zipped: much faster than ``to_dict``)."""
+    columns = [str(c) for c in people.columns]
+    values = [people[c].tolist() for c in people.columns]
+    return [
+        SimpleNamespace(**dict(zip(columns, row, strict=True))) for row in zip(*values, strict=True)
+    ]
 
 
 def people_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
     rows = [
         [
-            int(p["user_id"]),
-            _text(p["name"]),
-            _text(p["phone"]),
-            _text(p["email"]),
-            _text(p["city"]),
-            str(p["segment"]),
-            int(p["recency_days"]),
-            int(p["frequency"]),
-            round(float(p["monetary"]), 2),
+            int(p.user_id),
+            _text(p.name),
+            _text(p.phone),
+            _text(p.email),
+            _text(p.city),
+            str(p.segment),
+            int(p.recency_days),
+            int(p.frequency),
+            round(float(p.monetary), 2),
         ]
         for p in _records(people)
     ]
@@ -324,7 +324,7 @@ def people_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
 
 
 def sms_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
-    rows = [[_text(p["phone"]).removeprefix("+"), _text(p["name"])] for p in _records(people)]
+    rows = [[_text(p.phone).removeprefix("+"), _text(p.name)] for p in _records(people)]
     return SMS_COLUMNS, rows
 
 
@@ -333,32 +333,30 @@ def meta_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
     for p in _records(people):
         rows.append(
             [
-                _sha256(_text(p["email"])),
-                _sha256(_text(p["phone"]).removeprefix("+")),
-                _sha256(_meta_text(p["first_name"])),
-                _sha256(_meta_text(p["last_name"])),
-                _sha256(_meta_text(p["city"])),
-                _sha256(_text(p["phone_region"]).lower()),
+                _sha256(_text(p.email)),
+                _sha256(_text(p.phone).removeprefix("+")),
+                _sha256(_meta_text(p.first_name)),
+                _sha256(_meta_text(p.last_name)),
+                _sha256(_meta_text(p.city)),
+                _sha256(_text(p.phone_region).lower()),
             ]
         )
     return META_COLUMNS, rows
 
 
 def google_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
-    rows: list[Row] = [
-        [_sha256(_text(p["email"])), _sha256(_text(p["phone"]))] for p in _records(people)
-    ]
+    rows: list[Row] = [[_sha256(_text(p.email)), _sha256(_text(p.phone))] for p in _records(people)]
     return GOOGLE_COLUMNS, rows
 
 
 def mailchimp_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
     rows: list[Row] = [
         [
-            _text(p["email"]),
-            _text(p["first_name"]),
-            _text(p["last_name"]),
-            _text(p["phone"]),
-            str(p["segment"]),
+            _text(p.email),
+            _text(p.first_name),
+            _text(p.last_name),
+            _text(p.phone),
+            str(p.segment),
         ]
         for p in _records(people)
     ]

@@ -196,7 +196,7 @@ def _export(
     region: str,
     overwrite: bool,
 ) -> ExportResult:
-    people, skipped = _contacts.segment_people(linked, segment, region=region)
+    people, skipped = _contacts.segment_people(linked, segment)
     ok, reason = _eligible(people, format)
     left_out = people.loc[~ok]
     person_rows = pd.DataFrame(
