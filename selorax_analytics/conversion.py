@@ -273,7 +273,7 @@ def _registered_since(records: pd.DataFrame, history: pd.DataFrame | None, day: 
     guest = records["is_guest"].fillna(True).astype(bool).to_numpy()
     since = np.where(guest, _NEVER, created)
     since = np.where(~guest & (local_days(created, aware) > day), _NEVER, since)
-    if history is not None:
+    if history is not None and len(history):
         flips = _history_conversions(history, day)
         flip = pd.Index(flips.index).get_indexer(records["user_id"].array)
         since = np.where(flip >= 0, flips.to_numpy()[flip], since)

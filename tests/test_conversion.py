@@ -189,6 +189,14 @@ def test_without_history_a_flip_in_place_looks_registered(customers, orders):
     assert short.cohorts["converted_in_window"].tolist() == [0, 0]  # 56 days > 45
 
 
+def test_empty_history_is_the_same_as_none(customers, orders, history):
+    empty = history.iloc[0:0]
+    with_empty = guest_conversion(customers, orders, as_of=AS_OF, history=empty)
+    without = guest_conversion(customers, orders, as_of=AS_OF)
+    pd.testing.assert_frame_equal(with_empty.groups, without.groups)
+    assert with_empty.groups.set_index("group")["customers"].tolist() == [2, 2, 1]
+
+
 def planted_people() -> pd.DataFrame:
     """The demo store's people as the generator drew them (its first random draws)."""
     rng = np.random.default_rng(generator.DEFAULT_SEED)
