@@ -44,6 +44,7 @@ from selorax_analytics.sandbox.state import SandboxState
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+BACKLOG = 4096
 
 
 #: Text fields a CSV reader would otherwise turn into numbers (``01712345678`` -> 1712345678).
@@ -172,7 +173,7 @@ class Sandbox:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            backlog=4096,
+            backlog=BACKLOG,
             timeout_keep_alive=30,
         )
 
@@ -183,6 +184,9 @@ class Sandbox:
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
+        # Listen now, so the URL printed by serve_forever's on_ready already accepts connections
+        # (they queue until uvicorn takes over the socket).
+        sock.listen(BACKLOG)
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"http://{shown}:{port}"
