@@ -147,20 +147,28 @@ def execute(
             if isinstance(exc, DeadKernelError):
                 log.seek(0)
                 message += " Kernel output: " + " | ".join(log.read().splitlines()[-5:])
-            raise ReportError(message, notebook=name, cell=current.index, partial=nb) from None
+            cell = file_index(nb, current.index) if current.index >= 0 else None
+            raise ReportError(message, notebook=name, cell=cell, partial=nb) from None
     return nb
 
 
 def _failure_message(name: str, nb: NotebookNode, current: _Progress, exc: Exception) -> str:
-    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    number = code_cells.index(current.index) + 1 if current.index in code_cells else "?"
-    first_line = current.source.strip().splitlines()[0] if current.source.strip() else ""
+    own = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _injected(c)]
+    number = own.index(current.index) + 1 if current.index in own else "?"
+    lines = current.source.strip().splitlines()
+    first_line = lines[0] if lines else ""
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc).strip().splitlines()[-1] if str(exc) else "")
-    return (
-        f"{name} failed in code cell {number} (cell {current.index} of the file), "
-        f"`{first_line}`: {ename}: {evalue}"
-    )
+    return f"{name} failed at code cell {number}, `{first_line}`: {ename}: {evalue}"
+
+
+def _injected(cell: NotebookNode) -> bool:
+    return INJECTED_TAG in cell.metadata.get("tags", [])
+
+
+def file_index(nb: NotebookNode, index: int) -> int:
+    """The index a cell of the executed ``nb`` has in the notebook file (without injected cells)."""
+    return index - sum(_injected(c) for c in nb.cells[:index])
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:

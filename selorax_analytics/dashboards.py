@@ -249,7 +249,10 @@ def rfm_dashboard(
         "segment": widgets.Dropdown(description="Segment", options=[ALL_SEGMENTS]),
         "as_of": widgets.DatePicker(description="As of", value=_day(as_of)),
         "segment_map": widgets.Dropdown(
-            description="Segment map", options=list(maps.items()), value=initial_map
+            description="Segment map",
+            options=list(maps.items()),
+            value=initial_map,
+            style={"description_width": "initial"},
         ),
         "format": widgets.Dropdown(description="Format", options=list(EXPORT_FORMATS)),
         "overwrite": widgets.Checkbox(description="Overwrite", value=False, indent=False),

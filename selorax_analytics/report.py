@@ -101,15 +101,16 @@ def build_report(
 
     out = Path(out_dir)
     paths = _notebooks.notebook_paths() if notebooks is None else [Path(p) for p in notebooks]
+    given = None if as_of is None else _day(as_of)
     client = client if client is not None else connect()
     demo = _is_demo(client)
-    day = _as_of(as_of, demo)
+    day = given or _default_day(demo)
     out.mkdir(parents=True, exist_ok=True)
     secrets = [s for s in (client.credentials.token, client.credentials.client_secret) if s]
-    summary = _summary_and_exports(client, out, day, progress=progress)
     with _kernel_store(client, demo) as store:
         env = _notebooks.kernel_environment(store)
         pages = _run_notebooks(paths, out, env, day, secrets, progress=progress)
+    summary = _summary_and_exports(client, out, day, progress=progress)
     summary["notebooks"] = pages
     summary["store"] = "demo store (embedded sandbox)" if demo else client.base_url
     text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
@@ -128,15 +129,17 @@ def _is_demo(client: Client) -> bool:
     )
 
 
-def _as_of(as_of: object, demo: bool) -> str:
-    from selorax_analytics.sandbox import DEMO_AS_OF
-
-    if as_of is None:
-        return DEMO_AS_OF if demo else pd.Timestamp.now(tz="Asia/Dhaka").strftime("%Y-%m-%d")
+def _day(as_of: object) -> str:
     try:
         return pd.Timestamp(as_of).strftime("%Y-%m-%d")  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
         raise ReportError(f"`as_of` must be a date such as '2026-07-01'; got {as_of!r}.") from exc
+
+
+def _default_day(demo: bool) -> str:
+    from selorax_analytics.sandbox import DEMO_AS_OF
+
+    return DEMO_AS_OF if demo else pd.Timestamp.now(tz="Asia/Dhaka").strftime("%Y-%m-%d")
 
 
 @contextlib.contextmanager
