@@ -138,6 +138,7 @@ def execute(
         kernel_name=KERNEL_NAME,
         resources={"metadata": {"path": str(cwd)}},
         on_cell_start=current.start,
+        store_widget_state=False,  # live widgets need a kernel; their state is not kept
     )
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
         try:
@@ -232,8 +233,9 @@ def write(nb: NotebookNode, path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def strip_timing(nb: NotebookNode) -> NotebookNode:
-    """Drop per-run execution metadata so a re-executed notebook differs only in outputs."""
+def strip_run_details(nb: NotebookNode) -> NotebookNode:
+    """Drop per-run metadata (timings, widget state) so a re-run differs only in its outputs."""
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     return nb

@@ -288,7 +288,7 @@ def execute_notebooks(
         for path in tqdm(paths, desc="notebooks", unit="notebook", disable=not progress):
             nb = _notebooks.read(path)
             _notebooks.execute(nb, name=path.name, cwd=path.parent, env=env)
-            _notebooks.write(_notebooks.strip_timing(nb), path)
+            _notebooks.write(_notebooks.strip_run_details(nb), path)
     return paths
 
 
