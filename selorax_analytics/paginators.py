@@ -201,6 +201,7 @@ class PageWalker:
         if 1 not in self._pages:
             self._fetch_pages([1])
         first_ids = None
+        reread_all = False
         assert self._latest_total is not None
         self.report.total_first = self._latest_total
         for round_number in range(MAX_REPAIR_ROUNDS + 1):
@@ -214,11 +215,12 @@ class PageWalker:
                 self._fetch_pages(missing)
                 continue
             if (self.check is None or self._verified(total)) and (
-                self.report.rounds or not self._created_meanwhile()
+                reread_all or not self._created_meanwhile()
             ):
                 break
             # rows came and went in equal numbers, or moved: read every page again
             self.report.rounds += 1
+            reread_all = True
             first_ids = first_ids if first_ids is not None else self._ids(self._pages)
             self._pages.clear()
             self._fetch_pages(range(1, max(1, math.ceil(total / self.limit)) + 1))
