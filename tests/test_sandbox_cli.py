@@ -21,7 +21,7 @@ import pytest
 from _sandbox_helpers import PREFIX, bearer, check_error, walk
 
 from selorax_analytics.cli import main
-from selorax_analytics.sandbox import Sandbox, generate_store
+from selorax_analytics.sandbox import SECOND_STORE_TOKEN, Sandbox, generate_store
 from selorax_analytics.sandbox.export_demo import demo_tables
 
 
@@ -55,7 +55,7 @@ def _parse(banner: str) -> Running:
         client_secret=_field(banner, r"X-Client-Secret (\S+)"),
         store_id=_field(banner, r"X-Store-Id (\d+)"),
         customers_only=_field(banner, r"read:customers only:\s+(\S+)"),
-        second_store=_field(banner, r"second, smaller store \(23\):\s+(\S+)"),
+        second_store=_field(banner, r"second, smaller store \(\d+\):\s+(\S+)"),
         banner=banner,
     )
 
@@ -215,6 +215,22 @@ def test_data_folder_of_csv_files(tmp_path):
         assert order["created_at"] == "2025-06-17T00:00:00.000Z" and order["items"] == []
         delivered = api.get("/customers/301/orders?status=delivered").json()
         assert [o["grand_total"] for o in delivered["data"]] == [99.5, 1460]
+
+
+@pytest.mark.parametrize(("store_id", "second"), [(99, 23), (23, 24)])
+def test_a_replayed_store_keeps_its_id_and_credentials_across_restarts(tmp_path, store_id, second):
+    _write_csv_store(tmp_path)
+    for name in ("customers", "orders"):
+        path = tmp_path / f"{name}.csv"
+        pd.read_csv(path, dtype=str).assign(store_id=str(store_id)).to_csv(path, index=False)
+    for _ in range(2):  # the first run fills the file, the second serves it
+        with Sandbox(db=tmp_path / "replay.sqlite3", data=tmp_path) as url:
+            with bearer(url) as mine:
+                assert mine.get("/store").json()["data"]["store_id"] == store_id
+                assert mine.get("/customers/301").json()["data"]["store_id"] == store_id
+            with bearer(url, SECOND_STORE_TOKEN) as other:
+                assert other.get("/store").json()["data"]["store_id"] == second
+                check_error(other.get("/customers/301"), 404)
 
 
 def test_data_folder_of_parquet_files(tmp_path):

@@ -49,14 +49,16 @@ class Credential:
             )
 
 
-def default_credentials(store_id: int = DEMO_STORE_ID) -> tuple[dict[str, Credential], dict]:
+def default_credentials(
+    store_id: int = DEMO_STORE_ID, second_store_id: int = SECOND_STORE_ID
+) -> tuple[dict[str, Credential], dict]:
     """The built-in tokens and client apps: ``(tokens, apps)`` keyed by token or client id."""
     tokens = {
         DEMO_TOKEN: Credential("demo-full", store_id),
         CUSTOMERS_ONLY_TOKEN: Credential(
             "demo-read-customers", store_id, frozenset({"read:customers"})
         ),
-        SECOND_STORE_TOKEN: Credential("second-store", SECOND_STORE_ID),
+        SECOND_STORE_TOKEN: Credential("second-store", second_store_id),
     }
     apps = {DEMO_CLIENT_ID: Credential("demo-client", store_id, secret=DEMO_CLIENT_SECRET)}
     return tokens, apps

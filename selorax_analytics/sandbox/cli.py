@@ -131,7 +131,8 @@ def banner(sandbox: Sandbox, base_url: str, out: TextIO) -> None:
     print(f"                               X-Client-Secret {DEMO_CLIENT_SECRET}", file=out)
     print(f"                               X-Store-Id {sandbox.store_id}", file=out)
     print(f"  read:customers only:         {CUSTOMERS_ONLY_TOKEN}", file=out)
-    print(f"  second, smaller store (23):  {SECOND_STORE_TOKEN}", file=out)
+    second = f"({sandbox.second_store_id}):"
+    print(f"  second, smaller store {second:<7}{SECOND_STORE_TOKEN}", file=out)
     for token, credential in sandbox.state.tokens.items():
         if credential.label.startswith("token-"):
             print(

@@ -69,10 +69,14 @@ def read_table(directory: Path, name: str, *, required: bool = True) -> pd.DataF
     return None
 
 
+SECOND_STORE_NAME = "Second Store"
+
+
 def populate(db: Database, *, seed: int, customers: int, data: Path | None = None) -> int:
     """Fill an empty database with the demo store (or ``data``) and the second store.
 
-    Returns the main store's id.
+    The second store is ``SECOND_STORE_ID`` unless ``data`` already uses that id; then it takes
+    the next one. Returns the main store's id.
     """
     if data is not None:
         frames = [read_table(data, n) for n in ("customers", "orders")]
@@ -94,12 +98,20 @@ def populate(db: Database, *, seed: int, customers: int, data: Path | None = Non
     second = generate_store(
         seed=seed + 1,
         customers=SECOND_STORE_CUSTOMERS,
-        store_id=SECOND_STORE_ID,
+        store_id=SECOND_STORE_ID if store_id != SECOND_STORE_ID else store_id + 1,
         first_user_id=first_user,
         first_order_id=first_order,
     )
-    db.add_store(second, "Second Store")
+    db.add_store(second, SECOND_STORE_NAME)
     return store_id
+
+
+def served_stores(db: Database) -> tuple[int, int]:
+    """``(main store id, second store id)`` of a filled database, whatever their order."""
+    stores = db.query("SELECT store_id, name FROM stores ORDER BY store_id")
+    main = [r["store_id"] for r in stores if r["name"] != SECOND_STORE_NAME]
+    second = [r["store_id"] for r in stores if r["name"] == SECOND_STORE_NAME]
+    return (main or second)[0], (second or [SECOND_STORE_ID])[0]
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -142,19 +154,14 @@ class Sandbox:
     ) -> None:
         self.host, self.port = host, port
         self.db = Database(db)
-        existing = self.db.store_ids()
-        if existing:
-            store_id = existing[0]
-        else:
+        if not self.db.store_ids():
             try:
-                store_id = populate(
-                    self.db, seed=seed, customers=customers, data=Path(data) if data else None
-                )
+                populate(self.db, seed=seed, customers=customers, data=Path(data) if data else None)
             except BaseException:
                 self.db.close()
                 raise
-        self.store_id = store_id
-        default_tokens, apps = default_credentials(store_id)
+        self.store_id, self.second_store_id = served_stores(self.db)
+        default_tokens, apps = default_credentials(self.store_id, self.second_store_id)
         self.state = SandboxState(
             self.db,
             {**default_tokens, **(tokens or {})},
