@@ -623,3 +623,48 @@ def test_concurrent_creates_get_distinct_ids_and_one_phone_wins(small):
     same = [{"name": f"Twin {i}", "phone": "01922000000"} for i in range(10)]
     statuses = sorted(r.status_code for r in asyncio.run(create(same)))
     assert statuses == [201] + [409] * 9
+
+
+def test_updated_at_moves_forward_even_when_the_clock_is_behind_the_data(tmp_path):
+    future = "2099-01-01T00:00:00.000Z"
+    customers = pd.DataFrame(
+        {
+            "user_id": [1, 2],
+            "store_id": [22, 22],
+            "name": ["Future Person", "Future Guest"],
+            "phone": ["01711000001", "01711000002"],
+            "is_guest": [0, 1],
+            "created_at": [future, future],
+            "updated_at": [future, future],
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": [5],
+            "user_id": [2],
+            "order_status": ["pending"],
+            "financial_status": ["unpaid"],
+            "fulfillment_status": ["unfulfilled"],
+            "sub_total": [100.0],
+            "tax": [0.0],
+            "shipping": [60.0],
+            "discount": [0.0],
+            "grand_total": [160.0],
+            "payment_method": ["cod"],
+            "created_at": [future],
+            "updated_at": [future],
+        }
+    )
+    customers.to_parquet(tmp_path / "customers.parquet", index=False)
+    orders.to_parquet(tmp_path / "orders.parquet", index=False)
+    with Sandbox(data=tmp_path) as url, bearer(url) as client:
+        stamps = [
+            client.put("/customers/1", json={"name": f"Name {i}"}).json()["data"]["updated_at"]
+            for i in range(3)
+        ]
+        assert stamps == [f"2099-01-01T00:00:00.00{i}Z" for i in (1, 2, 3)]
+        with httpx.Client(base_url=url, timeout=30) as raw:
+            raw.post("/_sandbox/customers/2/convert").raise_for_status()
+            raw.patch("/_sandbox/orders/5", json={"order_status": "shipped"}).raise_for_status()
+        assert client.get("/customers/2").json()["data"]["updated_at"] > future
+        assert client.get("/orders/5").json()["data"]["updated_at"] > future

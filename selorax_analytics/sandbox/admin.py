@@ -25,12 +25,15 @@ from selorax_analytics.sandbox.params import MAX_INTEGER, ApiProblem
 def convert_guest(db: Database, user_id: int) -> None:
     """Turn guest ``user_id`` into a registered customer; ``updated_at`` moves to now."""
     with db.transaction() as conn:
-        done = conn.execute(
-            "UPDATE customers SET is_guest = 0, updated_at = ? WHERE user_id = ? AND is_guest = 1",
-            (now_text(), user_id),
+        row = conn.execute(
+            "SELECT updated_at FROM customers WHERE user_id = ? AND is_guest = 1", (user_id,)
+        ).fetchone()
+        if row is None:
+            raise ApiProblem(404, f"No guest customer {user_id}.")
+        conn.execute(
+            "UPDATE customers SET is_guest = 0, updated_at = ? WHERE user_id = ?",
+            (now_text(after=row[0]), user_id),
         )
-    if done.rowcount != 1:
-        raise ApiProblem(404, f"No guest customer {user_id}.")
 
 
 def add_order(db: Database, user_id: int, grand_total: float, order_status: str = "pending") -> int:
@@ -54,12 +57,15 @@ def add_order(db: Database, user_id: int, grand_total: float, order_status: str 
 
 def set_order_status(db: Database, order_id: int, order_status: str) -> None:
     with db.transaction() as conn:
-        done = conn.execute(
+        row = conn.execute(
+            "SELECT updated_at FROM orders WHERE order_id = ?", (order_id,)
+        ).fetchone()
+        if row is None:
+            raise ApiProblem(404, "Order not found.")
+        conn.execute(
             "UPDATE orders SET order_status = ?, updated_at = ? WHERE order_id = ?",
-            (order_status, now_text(), order_id),
+            (order_status, now_text(after=row[0]), order_id),
         )
-    if done.rowcount != 1:
-        raise ApiProblem(404, "Order not found.")
 
 
 def counts_body(counts: dict[tuple[str, str], int]) -> list[dict[str, Any]]:

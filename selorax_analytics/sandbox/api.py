@@ -152,7 +152,7 @@ async def update_customer(request: Request) -> JSONResponse:
     state = _state(request)
     user_id = _path_id(request, "user_id")
     body = await _body(request)
-    _find_customer(state, credential, user_id)
+    before = _find_customer(state, credential, user_id)
     changes: dict[str, Any] = {}
     if "name" in body:
         changes["name"] = params.text_field(body, "name", maximum=255)
@@ -172,7 +172,7 @@ async def update_customer(request: Request) -> JSONResponse:
             "At least one field must be provided: name, email, phone or address_json.",
             "validation_error",
         )
-    changes["updated_at"] = now_text()
+    changes["updated_at"] = now_text(after=before["updated_at"])
     assignments = ", ".join(f"{k} = ?" for k in changes)
     with state.db.transaction() as conn:
         conn.execute(

@@ -91,8 +91,16 @@ def utc_text(value: datetime | pd.Timestamp) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def now_text() -> str:
-    return utc_text(datetime.now(UTC))
+def now_text(after: str | None = None) -> str:
+    """Now as the API's timestamp text; with ``after``, at least a millisecond later than it.
+
+    So ``updated_at`` moves forward on every change, even when the machine's clock is behind
+    the data's history (the demo store runs to 2026-06-30) or two changes share a millisecond.
+    """
+    now = utc_text(datetime.now(UTC))
+    if after is None:
+        return now
+    return max(now, utc_text(pd.Timestamp(after) + pd.Timedelta(milliseconds=1)))
 
 
 def _timestamps(values: pd.Series) -> list[str]:
