@@ -6,10 +6,16 @@ Scores: "share of customers beaten"
     strictly smaller frequency or monetary value, or a strictly *larger* recency (longer ago).
     Score ``k`` therefore means "better than at least ``(k - 1) * 20 %`` of customers". Equal
     values always get equal scores, the result does not depend on row order, and the lowest
-    value always scores 1. With heavy ties the scores are honest rather than evenly filled: if
-    70 % of customers bought once, they all beat nobody on frequency and score F = 1, while a
-    second order beats 70 % of customers and scores F = 4. Monetary sums are rounded to the
-    paisa before scoring so that float summation order cannot split a tie.
+    value always scores 1. Monetary sums are rounded to the paisa before scoring so that float
+    summation order cannot split a tie.
+
+Frequency: one-time buyers apart
+    Most customers of a shop buy once, so on frequency they would all tie at the bottom and a
+    second order would jump straight to F = 4, leaving F = 2 and 3 (and the segments built on
+    them) empty. Frequency is therefore scored in two steps: one valid order scores F = 1;
+    repeat buyers score ``2 + floor(4 * b / n_repeat)``, the same "share beaten" rule among
+    repeat buyers only. Equal values still get equal scores, and the result still does not
+    depend on row order.
 """
 
 from __future__ import annotations
@@ -111,6 +117,18 @@ def beat_scores(values: np.ndarray, *, higher_is_better: bool = True) -> np.ndar
     return 1 + (5 * beaten.astype("int64")) // n
 
 
+def frequency_scores(frequency: np.ndarray) -> np.ndarray:
+    """F scores: 1 for one order; repeat buyers ``2 + floor(4 * beaten / n_repeat)`` among themselves."""
+    scores = np.ones(len(frequency), dtype="int64")
+    repeat = frequency > 1
+    n = int(repeat.sum())
+    if n:
+        ordered = np.sort(frequency[repeat])
+        beaten = np.searchsorted(ordered, frequency[repeat], side="left").astype("int64")
+        scores[repeat] = 2 + (4 * beaten) // n
+    return scores
+
+
 def segment_grid(segment_map: Mapping[str, str]) -> np.ndarray:
     """The 5 x 5 grid of segment names, ``grid[r - 1, f - 1]``, from a segment map.
 
@@ -193,7 +211,8 @@ def rfm_segments(
         ``first_order_at``, ``last_order_at`` (UTC), ``recency_days`` (whole Asia/Dhaka days from
         the last valid order to ``as_of``), ``frequency`` (valid orders), ``monetary`` (their
         total, rounded to the paisa), ``avg_order_value``, ``r_score``, ``f_score``, ``m_score``
-        (1-5, 5 best; see the module notes for the tie method), ``rfm_score`` (e.g. ``"545"``)
+        (1-5, 5 best; see the module notes for the tie method and for one-time buyers),
+        ``rfm_score`` (e.g. ``"545"``)
         and ``segment`` (categorical, in map order).
 
     Raises
@@ -213,7 +232,7 @@ def rfm_segments(
         return _empty_rfm("user_id")
     metrics = _raw_metrics(bought, day)
     r = beat_scores(metrics["recency_days"], higher_is_better=False)
-    f = beat_scores(metrics["frequency"])
+    f = frequency_scores(metrics["frequency"])
     m = beat_scores(metrics["monetary"])
     labels = np.array([f"{a}{b}{c}" for a in range(1, 6) for b in range(1, 6) for c in range(1, 6)])
     names = list(dict.fromkeys(grid.ravel().tolist()))

@@ -18,7 +18,7 @@ from selorax_analytics import (
     rfm_segments,
     segment_summary,
 )
-from selorax_analytics.rfm import RFM_COLUMNS, SUMMARY_COLUMNS, beat_scores
+from selorax_analytics.rfm import RFM_COLUMNS, SUMMARY_COLUMNS, beat_scores, frequency_scores
 from selorax_analytics.sandbox.generator import DEMO_AS_OF
 
 DATA = Path(__file__).parent / "data"
@@ -66,13 +66,14 @@ def test_hand_built_metrics_scores_and_segments(hand_orders):
     assert rfm["frequency"].tolist() == [2, 1, 3, 1, 1]
     assert rfm["monetary"].tolist() == [300.0, 50.0, 30.0, 500.0, 50.0]
     assert rfm["avg_order_value"].tolist() == [150.0, 50.0, 10.0, 500.0, 50.0]
-    # Scores by hand: 1 + floor(5 * customers strictly beaten / 5).
+    # Scores by hand: 1 + floor(5 * customers strictly beaten / 5). Frequency: one order is 1;
+    # the two repeat buyers (2 and 3 orders) score 2 + floor(4 * beaten / 2): 2 and 4.
     assert rfm["r_score"].tolist() == [4, 1, 5, 3, 2]
-    assert rfm["f_score"].tolist() == [4, 1, 5, 1, 1]
+    assert rfm["f_score"].tolist() == [2, 1, 4, 1, 1]
     assert rfm["m_score"].tolist() == [4, 2, 1, 5, 2]
-    assert rfm["rfm_score"].tolist() == ["444", "112", "551", "315", "212"]
+    assert rfm["rfm_score"].tolist() == ["424", "112", "541", "315", "212"]
     assert rfm["segment"].astype(str).tolist() == [
-        "Loyal Customers",
+        "Potential Loyalists",
         "Hibernating",
         "Champions",
         "About to Sleep",
@@ -120,6 +121,16 @@ def test_beat_scores_ties_and_order():
     assert beat_scores(values[::-1]).tolist() == scores[::-1].tolist()
     assert beat_scores(np.array([7.0, 7.0])).tolist() == [1, 1]
     assert beat_scores(np.array([3, 2, 1]), higher_is_better=False).tolist() == [1, 2, 4]
+
+
+def test_frequency_scores_keep_one_time_buyers_apart():
+    frequency = np.array([1, 1, 1, 1, 1, 1, 2, 2, 3, 4, 5, 9])
+    # Six repeat buyers: 2, 2 beat none -> 2; 3 beats 2 -> 2 + floor(8 / 6) = 3;
+    # 4 beats 3 -> 4; 5 beats 4 -> 4; 9 beats 5 -> 2 + floor(20 / 6) = 5.
+    assert frequency_scores(frequency).tolist() == [1] * 6 + [2, 2, 3, 4, 4, 5]
+    assert frequency_scores(frequency[::-1]).tolist() == [5, 4, 4, 3, 2, 2] + [1] * 6
+    assert frequency_scores(np.array([1, 1])).tolist() == [1, 1]
+    assert frequency_scores(np.array([3, 3])).tolist() == [2, 2]
 
 
 def test_demo_scores_do_not_depend_on_row_order(demo_frames):
