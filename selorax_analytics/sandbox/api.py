@@ -14,12 +14,20 @@ import json
 import re
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from selorax_analytics.sandbox import params
 from selorax_analytics.sandbox.auth import Credential
-from selorax_analytics.sandbox.db import CUSTOMER_FIELDS, ORDER_FIELDS, TOTAL_SPENT_SQL, now_text
+from selorax_analytics.sandbox.db import (
+    CUSTOMER_FIELDS,
+    ORDER_FIELDS,
+    TOTAL_SPENT_SQL,
+    Database,
+    now_text,
+)
+from selorax_analytics.sandbox.generator import ORDER_COLUMNS
 from selorax_analytics.sandbox.params import ApiProblem
 from selorax_analytics.sandbox.state import SandboxState
 
@@ -28,6 +36,28 @@ LIST_FIELDS = (
     "user_id, store_id, name, email, phone, address_json, is_guest, created_at, updated_at, "
     f"total_orders, {TOTAL_SPENT_SQL} AS total_spent"
 )
+# List pages are rendered to JSON by SQLite, one object per row in the fields' order, off the
+# event loop and with the interpreter lock released while SQLite works.
+_CUSTOMER_JSON = (
+    "json_object('user_id', user_id, 'store_id', store_id, 'name', name, 'email', email, "
+    "'phone', phone, 'address_json', json(address_json), 'is_guest', is_guest, "
+    "'created_at', created_at, 'updated_at', updated_at, 'total_orders', total_orders, "
+    f"'total_spent', {TOTAL_SPENT_SQL})"
+)
+
+
+def _money_sql(column: str, as_text: bool) -> str:
+    """Paisa to taka: a number (``x / 100.0``, as ``round(x / 100, 2)``) or ``"12.50"`` text."""
+    paisa = f"{column}_paisa"
+    if not as_text:
+        return f"{paisa} / 100.0"
+    sign = f"CASE WHEN {paisa} < 0 THEN '-' ELSE '' END"
+    return f"printf('%s%d.%02d', {sign}, abs({paisa}) / 100, abs({paisa}) % 100)"
+
+
+def _order_json(as_text: bool) -> str:
+    parts = (f"'{c}', {_money_sql(c, as_text) if c in MONEY else c}" for c in ORDER_COLUMNS)
+    return f"json_object({', '.join(parts)})"
 
 
 def _state(request: Request) -> SandboxState:
@@ -63,9 +93,20 @@ def _order(state: SandboxState, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _page(rows: list[dict[str, Any]], page: int, limit: int, total: int) -> JSONResponse:
-    body = {"data": rows, "pagination": {"page": page, "limit": limit, "total": total}}
-    return JSONResponse({**body, "status": 200})
+def _json_page(
+    db: Database, count_sql: str, rows_sql: str, args: list[Any], page: int, limit: int
+) -> bytes:
+    """The body of one list page; ``rows_sql`` selects one JSON object (text) per row, ``row``."""
+    total = db.scalar(count_sql, args)
+    rows = db.query(rows_sql, [*args, limit, (page - 1) * limit])
+    paging = json.dumps({"page": page, "limit": limit, "total": total}, separators=(",", ":"))
+    text = '{"data":[' + ",".join(r["row"] for r in rows) + '],"pagination":' + paging
+    return (text + ',"status":200}').encode()
+
+
+async def _list_response(*args: Any) -> Response:
+    body = await run_in_threadpool(_json_page, *args)
+    return Response(body, media_type="application/json")
 
 
 def _like(text: str) -> str:
@@ -73,7 +114,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def list_customers(request: Request) -> JSONResponse:
+async def list_customers(request: Request) -> Response:
     credential = _credential(request, "read:customers")
     q = request.query_params
     page, limit = params.paging(q)
@@ -99,15 +140,16 @@ async def list_customers(request: Request) -> JSONResponse:
     if spent_min is not None:
         where.append(f"{TOTAL_SPENT_SQL} >= ?")
         args.append(spent_min)
-    db = _state(request).db
     clause = " AND ".join(where)
-    total = db.scalar(f"SELECT COUNT(*) FROM customers WHERE {clause}", args)
-    rows = db.query(
-        f"SELECT {LIST_FIELDS} FROM customers WHERE {clause} "
+    return await _list_response(
+        _state(request).db,
+        f"SELECT COUNT(*) FROM customers WHERE {clause}",
+        f"SELECT {_CUSTOMER_JSON} AS row FROM customers WHERE {clause} "
         f"ORDER BY {column} {direction}, user_id {direction} LIMIT ? OFFSET ?",
-        [*args, limit, (page - 1) * limit],
+        args,
+        page,
+        limit,
     )
-    return _page([_customer(r) for r in rows], page, limit, total)
 
 
 def _find_customer(state: SandboxState, credential: Credential, user_id: int) -> dict[str, Any]:
@@ -234,13 +276,13 @@ async def delete_customer(request: Request) -> JSONResponse:
     return JSONResponse({"message": "Customer deleted.", "status": 200})
 
 
-def _orders_page(
+async def _orders_page(
     request: Request,
     state: SandboxState,
     where: list[str],
     args: list[Any],
     allowed: tuple[str, ...],
-) -> JSONResponse:
+) -> Response:
     q = request.query_params
     page, limit = params.paging(q)
     column, direction = params.sort(q, allowed)
@@ -248,26 +290,30 @@ def _orders_page(
         where.append("order_status = ?")
         args.append(q["status"])
     clause = " AND ".join(where)
-    total = state.db.scalar(f"SELECT COUNT(*) FROM orders WHERE {clause}", args)
     order_by = f"{column}_paisa" if column == "grand_total" else column
-    rows = state.db.query(
-        f"SELECT {ORDER_FIELDS} FROM orders WHERE {clause} "
+    return await _list_response(
+        state.db,
+        f"SELECT COUNT(*) FROM orders WHERE {clause}",
+        f"SELECT {_order_json(state.money_as_strings)} AS row FROM orders WHERE {clause} "
         f"ORDER BY {order_by} {direction}, order_id {direction} LIMIT ? OFFSET ?",
-        [*args, limit, (page - 1) * limit],
+        args,
+        page,
+        limit,
     )
-    return _page([_order(state, r) for r in rows], page, limit, total)
 
 
-async def customer_orders(request: Request) -> JSONResponse:
+async def customer_orders(request: Request) -> Response:
     credential = _credential(request, "read:customers")
     state = _state(request)
     user_id = _path_id(request, "user_id")
     _find_customer(state, credential, user_id)
     where = ["store_id = ?", "user_id = ?"]
-    return _orders_page(request, state, where, [credential.store_id, user_id], ("created_at",))
+    return await _orders_page(
+        request, state, where, [credential.store_id, user_id], ("created_at",)
+    )
 
 
-async def list_orders(request: Request) -> JSONResponse:
+async def list_orders(request: Request) -> Response:
     credential = _credential(request, "read:orders")
     state = _state(request)
     q = request.query_params
@@ -282,7 +328,9 @@ async def list_orders(request: Request) -> JSONResponse:
     if customer_id is not None:
         where.append("user_id = ?")
         args.append(customer_id)
-    return _orders_page(request, state, where, args, ("created_at", "updated_at", "grand_total"))
+    return await _orders_page(
+        request, state, where, args, ("created_at", "updated_at", "grand_total")
+    )
 
 
 async def get_order(request: Request) -> JSONResponse:
