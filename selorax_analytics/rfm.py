@@ -9,19 +9,20 @@ Scores: "share of customers beaten"
     value always scores 1. Monetary sums are rounded to the paisa before scoring so that float
     summation order cannot split a tie.
 
-Frequency: one-time buyers apart
-    Most customers of a shop buy once, so on frequency they would all tie at the bottom and a
-    second order would jump straight to F = 4, leaving F = 2 and 3 (and the segments built on
-    them) empty. Frequency is therefore scored in two steps: one valid order scores F = 1;
-    repeat buyers score ``2 + floor(4 * b / n_repeat)``, the same "share beaten" rule among
-    repeat buyers only. Equal values still get equal scores, and the result still does not
-    depend on row order.
+Frequency: order counts, not shares
+    Most customers of a shop buy once, so under the "share beaten" rule they would all tie at
+    F = 1 and a second order would jump straight to F = 4, leaving F = 2 and 3 (and the
+    segments built on them) empty however the ties are broken. Frequency is therefore scored
+    on fixed order counts, :data:`DEFAULT_FREQUENCY_BINS`: 1 order is F = 1, 2 orders F = 2,
+    3 orders F = 3, 4 or 5 orders F = 4, 6 or more F = 5. A score then means the same thing in
+    every store and every month, equal counts get equal scores, and row order cannot matter.
+    ``frequency_bins=None`` scores frequency by the share-beaten rule instead.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
@@ -72,6 +73,9 @@ RFM_SEGMENTS_WITH_LOST: Mapping[str, str] = MappingProxyType(
     }
 )
 
+#: Fewest valid orders for F = 2, 3, 4 and 5: 1 order is F = 1, 6 or more F = 5.
+DEFAULT_FREQUENCY_BINS: tuple[int, int, int, int] = (2, 3, 4, 6)
+
 Frequency = Literal["D", "W"]
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
 
@@ -117,16 +121,21 @@ def beat_scores(values: np.ndarray, *, higher_is_better: bool = True) -> np.ndar
     return 1 + (5 * beaten.astype("int64")) // n
 
 
-def frequency_scores(frequency: np.ndarray) -> np.ndarray:
-    """F scores: 1 for one order; repeat buyers ``2 + floor(4 * beaten / n_repeat)`` among themselves."""
-    scores = np.ones(len(frequency), dtype="int64")
-    repeat = frequency > 1
-    n = int(repeat.sum())
-    if n:
-        ordered = np.sort(frequency[repeat])
-        beaten = np.searchsorted(ordered, frequency[repeat], side="left").astype("int64")
-        scores[repeat] = 2 + (4 * beaten) // n
-    return scores
+def frequency_scores(frequency: np.ndarray, bins: Sequence[int] | None) -> np.ndarray:
+    """F scores from order counts: ``bins`` are the fewest orders for F = 2, 3, 4 and 5.
+
+    ``bins=None`` uses :func:`beat_scores` (the share-beaten rule) instead.
+    """
+    if bins is None:
+        return beat_scores(frequency)
+    edges = list(bins)
+    valid = len(edges) == 4 and all(isinstance(e, int | np.integer) for e in edges)
+    if not valid or not 1 < edges[0] < edges[1] < edges[2] < edges[3]:
+        raise DataError(
+            f"`frequency_bins` must be four increasing whole order counts above 1 (the fewest "
+            f"orders for F = 2, 3, 4 and 5), such as {DEFAULT_FREQUENCY_BINS}; got {bins!r}."
+        )
+    return 1 + np.searchsorted(np.asarray(edges), frequency, side="right").astype("int64")
 
 
 def segment_grid(segment_map: Mapping[str, str]) -> np.ndarray:
@@ -184,6 +193,7 @@ def rfm_segments(
     as_of: object,
     valid_statuses: Collection[str] | None = None,
     segment_map: Mapping[str, str] = DEFAULT_RFM_SEGMENTS,
+    frequency_bins: Sequence[int] | None = DEFAULT_FREQUENCY_BINS,
 ) -> pd.DataFrame:
     """Recency, frequency and monetary value, their 1-5 scores and a segment per customer.
 
@@ -203,6 +213,9 @@ def rfm_segments(
         match wins and every one of the 25 cells must be covered (end with ``'Other': '..'``
         to catch the rest). Default :data:`DEFAULT_RFM_SEGMENTS`; see also
         :data:`RFM_SEGMENTS_WITH_LOST`.
+    frequency_bins
+        Fewest valid orders for F = 2, 3, 4 and 5 (default ``(2, 3, 4, 6)``); ``None`` scores
+        frequency by the share of customers beaten, like recency and monetary.
 
     Returns
     -------
@@ -211,7 +224,7 @@ def rfm_segments(
         ``first_order_at``, ``last_order_at`` (UTC), ``recency_days`` (whole Asia/Dhaka days from
         the last valid order to ``as_of``), ``frequency`` (valid orders), ``monetary`` (their
         total, rounded to the paisa), ``avg_order_value``, ``r_score``, ``f_score``, ``m_score``
-        (1-5, 5 best; see the module notes for the tie method and for one-time buyers),
+        (1-5, 5 best; see the module notes for the tie method and for frequency),
         ``rfm_score`` (e.g. ``"545"``)
         and ``segment`` (categorical, in map order).
 
@@ -227,12 +240,13 @@ def rfm_segments(
     >>> rfm.groupby("segment", observed=False).size()  # doctest: +SKIP
     """
     grid = segment_grid(segment_map)
+    frequency_scores(np.ones(0, dtype="int64"), frequency_bins)  # check before the work
     bought, day = purchases(orders, as_of=as_of, valid_statuses=valid_statuses)
     if bought.n_customers == 0:
         return _empty_rfm("user_id")
     metrics = _raw_metrics(bought, day)
     r = beat_scores(metrics["recency_days"], higher_is_better=False)
-    f = frequency_scores(metrics["frequency"])
+    f = frequency_scores(metrics["frequency"], frequency_bins)
     m = beat_scores(metrics["monetary"])
     labels = np.array([f"{a}{b}{c}" for a in range(1, 6) for b in range(1, 6) for c in range(1, 6)])
     names = list(dict.fromkeys(grid.ravel().tolist()))

@@ -18,7 +18,13 @@ from selorax_analytics import (
     rfm_segments,
     segment_summary,
 )
-from selorax_analytics.rfm import RFM_COLUMNS, SUMMARY_COLUMNS, beat_scores, frequency_scores
+from selorax_analytics.rfm import (
+    DEFAULT_FREQUENCY_BINS,
+    RFM_COLUMNS,
+    SUMMARY_COLUMNS,
+    beat_scores,
+    frequency_scores,
+)
 from selorax_analytics.sandbox.generator import DEMO_AS_OF
 
 DATA = Path(__file__).parent / "data"
@@ -66,16 +72,16 @@ def test_hand_built_metrics_scores_and_segments(hand_orders):
     assert rfm["frequency"].tolist() == [2, 1, 3, 1, 1]
     assert rfm["monetary"].tolist() == [300.0, 50.0, 30.0, 500.0, 50.0]
     assert rfm["avg_order_value"].tolist() == [150.0, 50.0, 10.0, 500.0, 50.0]
-    # Scores by hand: 1 + floor(5 * customers strictly beaten / 5). Frequency: one order is 1;
-    # the two repeat buyers (2 and 3 orders) score 2 + floor(4 * beaten / 2): 2 and 4.
+    # Scores by hand: 1 + floor(5 * customers strictly beaten / 5); frequency by order count
+    # (1 order F1, 2 orders F2, 3 orders F3).
     assert rfm["r_score"].tolist() == [4, 1, 5, 3, 2]
-    assert rfm["f_score"].tolist() == [2, 1, 4, 1, 1]
+    assert rfm["f_score"].tolist() == [2, 1, 3, 1, 1]
     assert rfm["m_score"].tolist() == [4, 2, 1, 5, 2]
-    assert rfm["rfm_score"].tolist() == ["424", "112", "541", "315", "212"]
+    assert rfm["rfm_score"].tolist() == ["424", "112", "531", "315", "212"]
     assert rfm["segment"].astype(str).tolist() == [
         "Potential Loyalists",
         "Hibernating",
-        "Champions",
+        "Potential Loyalists",
         "About to Sleep",
         "Hibernating",
     ]
@@ -123,14 +129,24 @@ def test_beat_scores_ties_and_order():
     assert beat_scores(np.array([3, 2, 1]), higher_is_better=False).tolist() == [1, 2, 4]
 
 
-def test_frequency_scores_keep_one_time_buyers_apart():
-    frequency = np.array([1, 1, 1, 1, 1, 1, 2, 2, 3, 4, 5, 9])
-    # Six repeat buyers: 2, 2 beat none -> 2; 3 beats 2 -> 2 + floor(8 / 6) = 3;
-    # 4 beats 3 -> 4; 5 beats 4 -> 4; 9 beats 5 -> 2 + floor(20 / 6) = 5.
-    assert frequency_scores(frequency).tolist() == [1] * 6 + [2, 2, 3, 4, 4, 5]
-    assert frequency_scores(frequency[::-1]).tolist() == [5, 4, 4, 3, 2, 2] + [1] * 6
-    assert frequency_scores(np.array([1, 1])).tolist() == [1, 1]
-    assert frequency_scores(np.array([3, 3])).tolist() == [2, 2]
+def test_frequency_scores_by_order_count():
+    frequency = np.array([1, 2, 3, 4, 5, 6, 40, 1])
+    assert frequency_scores(frequency, DEFAULT_FREQUENCY_BINS).tolist() == [1, 2, 3, 4, 4, 5, 5, 1]
+    assert frequency_scores(frequency, (3, 5, 10, 20)).tolist() == [1, 1, 2, 2, 3, 3, 5, 1]
+    # None: the share-beaten rule, 1 + floor(5 * beaten / 8): 2 beats two -> 2, 3 beats three
+    # -> 2, 4 beats four -> 3, 5 beats five -> 4, 6 beats six -> 4, 40 beats seven -> 5.
+    assert frequency_scores(frequency, None).tolist() == [1, 2, 2, 3, 4, 4, 5, 1]
+    for bad in [(2, 3, 4), (3, 2, 4, 6), (1, 2, 3, 4), (2.5, 3, 4, 6)]:
+        with pytest.raises(DataError, match="frequency_bins"):
+            frequency_scores(frequency, bad)
+
+
+def test_share_beaten_frequency_on_request(hand_orders):
+    rfm = rfm_segments(hand_orders, as_of="2024-03-10", frequency_bins=None)
+    # frequencies [2, 1, 3, 1, 1]: 2 beats three -> 1 + floor(15 / 5) = 4; 3 beats four -> 5.
+    assert rfm["f_score"].tolist() == [4, 1, 5, 1, 1]
+    with pytest.raises(DataError, match="frequency_bins"):
+        rfm_segments(hand_orders, as_of="2024-03-10", frequency_bins=(2, 2, 3, 4))
 
 
 def test_demo_scores_do_not_depend_on_row_order(demo_frames):
