@@ -16,8 +16,11 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from selorax_analytics.exceptions import ReportError
@@ -103,6 +106,29 @@ def with_parameters(nb: NotebookNode, parameters: Mapping[str, object]) -> Noteb
     return out
 
 
+class _CurrentPythonSpecs(KernelSpecManager):
+    """Every kernel name means ipykernel on the Python running this process.
+
+    A ``python3`` kernelspec elsewhere (a user's ``~/.local/share/jupyter``) could point at
+    another interpreter without this package; the report must run in its own environment.
+    """
+
+    def get_kernel_spec(self, kernel_name: str, *args: object, **kwargs: object) -> KernelSpec:
+        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+
+        return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
+
+
+class _Client(NotebookClient):
+    """A notebook client whose kernels run on this process's Python."""
+
+    def create_kernel_manager(self) -> Any:
+        self.km = self.kernel_manager_class(
+            kernel_name=KERNEL_NAME, kernel_spec_manager=_CurrentPythonSpecs(), config=self.config
+        )
+        return self.km
+
+
 @dataclass
 class _Progress:
     """The cell being executed, for the error message when it fails."""
@@ -128,11 +154,10 @@ def execute(
     with ``notebook``, ``cell`` (0-based index among all cells) and the executed notebook so
     far in ``partial``.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     current = _Progress()
-    client = NotebookClient(
+    client = _Client(
         nb,
         timeout=timeout,
         kernel_name=KERNEL_NAME,

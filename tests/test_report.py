@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -196,3 +197,31 @@ def test_secrets_are_masked():
 def test_main_reports_errors_in_one_line(capsys, tmp_path):
     assert main(["--out", str(tmp_path / "r"), "--as-of", "soon", "--no-progress"]) == 1
     assert capsys.readouterr().err.startswith("error: `as_of` must be a date")
+
+
+def test_kernels_run_on_this_python_whatever_kernelspec_is_installed(tmp_path, monkeypatch):
+    """A ``python3`` kernelspec elsewhere on the Jupyter path does not take the report away."""
+    import sys
+
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    "/nonexistent/python",
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": "elsewhere",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    nb = nbformat.read(_notebook(tmp_path, "where.ipynb", "import sys\nsys.executable"), 4)
+    _notebooks.execute(nb, name="where.ipynb", cwd=tmp_path, env=dict(os.environ))
+    assert nb.cells[-1].outputs[0]["data"]["text/plain"] == repr(sys.executable)
