@@ -51,6 +51,7 @@ _PUBLIC: dict[str, str] = {
     "load_customers": "loaders",
     "load_history": "loaders",
     "load_orders": "loaders",
+    "load_store": "loaders",
     "plot_cohort_heatmap": "plotting",
     "plot_guest_funnel": "plotting",
     "plot_ltv_curves": "plotting",

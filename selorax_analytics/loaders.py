@@ -1,4 +1,6 @@
-"""Pages -> typed, cached DataFrames: ``load_customers``, ``load_orders`` and ``load_history``.
+"""Pages -> typed, cached DataFrames: ``load_customers``, ``load_orders``, ``load_history``.
+
+``load_store`` runs the first two at once.
 
 Each loader walks the list endpoint (``limit=250``; page 1 for ``total``, the other pages
 concurrently), checks the rows against ``total`` and repairs a walk the store changed under,
@@ -10,6 +12,7 @@ types the rows with :mod:`selorax_analytics.schema`, and keeps the frame in the 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -196,4 +199,58 @@ def load_orders(
     return load.finish(frame, build_meta(load, frame, **extra))
 
 
-__all__ = ["DEFAULT_MAX_AGE", "load_customers", "load_history", "load_orders"]
+def load_store(
+    client: Client | None = None,
+    *,
+    include_guests: bool = True,
+    cache: CacheOption = True,
+    refresh: Refresh = "auto",
+    max_age: float = DEFAULT_MAX_AGE,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All customers and all orders, the two loads running at the same time.
+
+    The same as ``(load_customers(client, ...), load_orders(client, ...))`` (identical frames,
+    the same cache entries), but the two lists are walked concurrently over the client's
+    connections, so their rounds of network latency overlap. The store is looked up (for the
+    cache folder) once, before both.
+
+    Parameters
+    ----------
+    client
+        A :class:`Client`; default :func:`connect`.
+    include_guests, cache, refresh, max_age, progress
+        As in :func:`load_customers` and :func:`load_orders` (all orders, no filters).
+
+    Returns
+    -------
+    tuple of DataFrame
+        ``(customers, orders)``. Both loads share one client, so ``attrs["selorax"]["requests"]``
+        of each frame counts the requests of both loads while it ran, not of its list alone.
+
+    Raises
+    ------
+    As :func:`load_customers` and :func:`load_orders`; when one load fails the other is left to
+    finish (its cache is written) before the error is raised.
+
+    Example
+    -------
+    >>> customers, orders = load_store(connect())
+    """
+    check_options(refresh, max_age, cache)
+    client = client if client is not None else connect()
+    if cache is not False:
+        cache_dir_for(client, cache)  # the one GET /store, not raced by both loads
+    options: dict[str, Any] = {
+        "cache": cache,
+        "refresh": refresh,
+        "max_age": max_age,
+        "progress": progress,
+    }
+    with ThreadPoolExecutor(2, "selorax-load") as runner:
+        customers = runner.submit(load_customers, client, include_guests=include_guests, **options)
+        orders = runner.submit(load_orders, client, **options)
+        return customers.result(), orders.result()
+
+
+__all__ = ["DEFAULT_MAX_AGE", "load_customers", "load_history", "load_orders", "load_store"]
