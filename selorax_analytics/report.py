@@ -175,7 +175,8 @@ def _run_notebooks(
     bar = tqdm(paths, desc="notebooks", unit="notebook", disable=not progress, file=sys.stderr)
     for path in bar:
         bar.set_postfix_str(path.name)
-        nb = _notebooks.with_parameters(_notebooks.read(path), {"AS_OF": as_of})
+        parameters = {"AS_OF": as_of, "EXPORT_DIR": str((out / "exports" / path.stem).resolve())}
+        nb = _notebooks.with_parameters(_notebooks.read(path), parameters)
         title = _notebooks.title_of(nb, path.stem)
         page = out / f"{path.stem}.html"
         try:
