@@ -213,10 +213,7 @@ def _summary_and_exports(client: Client, out: Path, as_of: str, *, progress: boo
     rfm = rfm_segments(orders, as_of=as_of)
     segments = segment_summary(rfm)
     cohorts = cohort_table(orders, as_of=as_of, period="M")
-    history = load_history(client)
-    guests = guest_conversion(
-        customers, orders, as_of=as_of, history=history if len(history) else None
-    )
+    guests = guest_conversion(customers, orders, as_of=as_of, history=load_history(client))
     exports: dict[str, dict[str, dict[str, object]]] = {}
     for fmt in REPORT_EXPORT_FORMATS:
         results = export_segments(
