@@ -5,7 +5,8 @@ Run: ``.venv/bin/python bench/bench_loader.py [--big] [--sequential-sample N]``
 Prints, with ratios measured in this one run:
 1. full load (customers with guests + orders): a naive page walk (``limit=50``, one page at a
    time, as the spec's examples do), dlt's REST API source, and ``load_customers`` +
-   ``load_orders``: requests and wall time;
+   ``load_orders`` one after the other, and ``load_store`` (both at once): requests and wall
+   time;
 2. requests used against the minimum ``ceil(customers/250) + ceil(orders/250) + 1``;
 3. incremental refresh after 1% of customers change and 200 new orders, against a full reload;
 4. the per-customer fallback against a sequential walk of the same endpoints (on a sample of
@@ -31,7 +32,7 @@ import httpx
 import pandas as pd
 
 from selorax_analytics.client import Client
-from selorax_analytics.loaders import load_customers, load_orders
+from selorax_analytics.loaders import load_customers, load_orders, load_store
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
     DEMO_TOKEN,
@@ -144,12 +145,22 @@ def full_load(server: Sandbox, customers: pd.DataFrame, orders: pd.DataFrame) ->
     ours_requests = requests_of(server)
     pd.testing.assert_frame_equal(got_c, customers)
     pd.testing.assert_frame_equal(got_o, orders)
+    # the same load with both lists at once (a fresh cache, so nothing is served from it)
+    server.reset_counts()
+    os.environ["SELORAX_CACHE_DIR"] = tempfile.mkdtemp()
+    both_client = Client(url, token=DEMO_TOKEN)
+    (both_c, both_o), both_s = timed(load_store, both_client, progress=False)
+    both_requests = requests_of(server)
+    pd.testing.assert_frame_equal(both_c, customers)
+    pd.testing.assert_frame_equal(both_o, orders)
     minimum = math.ceil(len(customers) / 250) + math.ceil(len(orders) / 250) + 1
     print("\n1. Full load: customers (with guests) + orders")
     print(f"   naive walk limit=50 : {naive_requests:5d} requests {naive_s:7.2f} s")
     print(f"   dlt REST API source : {'?':>5} requests {dlt_s:7.2f} s ({dlt_rows} rows)")
     print(f"   selorax_analytics   : {ours_requests:5d} requests {ours_s:7.2f} s")
+    print(f"   load_store (both at once): {both_requests:5d} requests {both_s:7.2f} s")
     print(f"   speed-up vs naive {naive_s / ours_s:.1f}x, vs dlt {dlt_s / ours_s:.1f}x")
+    print(f"   load_store vs naive {naive_s / both_s:.1f}x, vs dlt {dlt_s / both_s:.1f}x")
     print(f"\n2. Requests: {ours_requests} used, minimum {minimum} (+1 newest-rows check per list)")
     return {
         "naive_s": naive_s,
@@ -157,6 +168,8 @@ def full_load(server: Sandbox, customers: pd.DataFrame, orders: pd.DataFrame) ->
         "dlt_s": dlt_s,
         "ours_s": ours_s,
         "ours_requests": ours_requests,
+        "both_s": both_s,
+        "both_requests": both_requests,
         "minimum": minimum,
         "client": client,
     }
