@@ -12,21 +12,35 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
 _STACK = contextlib.ExitStack()
 _SAVED: dict[str, str | None] = {}
 
 
-def _nbval_on(config: pytest.Config) -> bool:
-    return bool(
+def pytest_configure(config: pytest.Config) -> None:
+    """The sanitize file in ``addopts`` is relative to the repository, wherever pytest starts."""
+    sanitize = getattr(config.option, "nbval_sanitize_with", None)
+    if sanitize and not Path(sanitize).is_absolute() and not Path(sanitize).exists():
+        config.option.nbval_sanitize_with = str(config.rootpath / sanitize)
+
+
+def _runs_notebooks(config: pytest.Config) -> bool:
+    """nbval is on and the paths to test (testpaths when none are given) reach a notebook."""
+    if not (
         config.getoption("nbval", default=False) or config.getoption("nbval_lax", default=False)
-    )
+    ):
+        return False
+    paths = [Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args]
+    return any(p == NOTEBOOKS or NOTEBOOKS in p.parents or p in NOTEBOOKS.parents for p in paths)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if not _nbval_on(session.config):
+    if not _runs_notebooks(session.config):
         return
     from selorax_analytics._notebooks import STORE_VARIABLES, demo_environment
 
