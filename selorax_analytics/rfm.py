@@ -58,19 +58,7 @@ DEFAULT_RFM_SEGMENTS: Mapping[str, str] = MappingProxyType(
 )
 #: The 11-segment variant: R = 1, F = 1 is ``Lost``; ``Hibernating`` keeps the rest of its cells.
 RFM_SEGMENTS_WITH_LOST: Mapping[str, str] = MappingProxyType(
-    {
-        "Champions": "5[45]",
-        "Loyal Customers": "[34][45]",
-        "Potential Loyalists": "[45][23]",
-        "New Customers": "51",
-        "Promising": "41",
-        "Need Attention": "33",
-        "About to Sleep": "3[12]",
-        "Can't Lose Them": "[12]5",
-        "At Risk": "[12][34]",
-        "Hibernating": "2[12]|12",
-        "Lost": "11",
-    }
+    {**DEFAULT_RFM_SEGMENTS, "Hibernating": "2[12]|12", "Lost": "11"}
 )
 
 #: Fewest valid orders for F = 2, 3, 4 and 5: 1 order is F = 1, 6 or more F = 5.
