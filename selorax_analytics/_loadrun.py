@@ -75,6 +75,8 @@ class Load:
             rows = walker.walk()
         finally:
             bar.close()
+            if journal is not None:
+                journal.close()
         self._account(walker.report)
         if journal is not None:
             journal.discard()

@@ -172,6 +172,8 @@ def _read_each(load: Load, user_ids: list[int]) -> dict[int, list[dict[str, Any]
         )
     finally:
         bar.close()
+        if journal is not None:
+            journal.close()
     load.stats["pages"] += report.pages
     if report.removed:
         load.stats["repair"] = {"customers_gone": list(report.removed)}

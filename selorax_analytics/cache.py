@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 import pyarrow as pa
@@ -130,6 +130,7 @@ class Journal:
         self.path = path
         self.fingerprint = fingerprint
         self._lock = threading.Lock()
+        self._handle: TextIO | None = None
         self._done = self._read()
         if not self._done:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,11 +159,22 @@ class Journal:
         return dict(self._done)
 
     def record(self, key: str, total: int, records: list[dict[str, Any]]) -> None:
+        """Append one finished page; flushed at once, the file stays open until :meth:`close`."""
         line = json.dumps({"key": key, "total": total, "records": records}, default=str)
-        with self._lock, self.path.open("a") as handle:
-            handle.write(line + "\n")
+        with self._lock:
+            if self._handle is None:
+                self._handle = self.path.open("a", encoding="utf-8")
+            self._handle.write(line + "\n")
+            self._handle.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
 
     def discard(self) -> None:
+        self.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
 
