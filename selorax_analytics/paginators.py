@@ -273,9 +273,14 @@ class PageWalker:
         if first_ids is not None:
             self.report.added = sorted(unique - first_ids)
             self.report.removed = sorted(first_ids - unique)
-            logger.warning(
+            moved = self.report.added or self.report.removed
+            logger.log(
+                logging.WARNING if moved else logging.INFO,
                 "The store changed during the load (total %d -> %d); re-read the moved pages: "
-                "%d row(s) added, %d removed.",
+                "%d row(s) added, %d removed."
+                if moved
+                else "Pages were read again as a precaution (rows may have been created during "
+                "the walk); nothing had moved (total %d -> %d, %d added, %d removed).",
                 self.report.total_first,
                 total,
                 len(self.report.added),
