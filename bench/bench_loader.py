@@ -6,7 +6,7 @@ Prints, with ratios measured in this one run:
 1. full load (customers with guests + orders): a naive page walk (``limit=50``, one page at a
    time, as the spec's examples do), dlt's REST API source, and ``load_customers`` +
    ``load_orders`` one after the other, and ``load_store`` (both at once): requests and wall
-   time;
+   time; once with the sandbox in this process and once in a process of its own;
 2. requests used against the minimum ``ceil(customers/250) + ceil(orders/250) + 1``;
 3. incremental refresh after 1% of customers change and 200 new orders, against a full reload;
 4. the per-customer fallback against a sequential walk of the same endpoints (on a sample of
@@ -116,11 +116,40 @@ def timed(fn, *args, **kwargs):
     return out, time.perf_counter() - began
 
 
-def requests_of(server: Sandbox) -> int:
+def requests_of(server: Sandbox | SandboxProcess) -> int:
     return sum(server.request_counts().values())
 
 
-def full_load(server: Sandbox, customers: pd.DataFrame, orders: pd.DataFrame) -> dict:
+class SandboxProcess:
+    """``selorax-analytics sandbox`` in a process of its own, as a real API would be.
+
+    Offers what :func:`full_load` uses of :class:`Sandbox`: ``base_url``, ``reset_counts``
+    and ``request_counts`` (through the sandbox-only ``/_sandbox/requests`` endpoints).
+    """
+
+    def __init__(self, latency: float) -> None:
+        command = [sys.executable, "-m", "selorax_analytics.cli", "sandbox", "--port", "0"]
+        command += ["--latency", str(latency * 1000)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        banner = self.process.stdout.readline()
+        self.base_url = banner.rsplit(" at ", 1)[1].strip()
+
+    def reset_counts(self) -> None:
+        httpx.post(self.base_url + "/_sandbox/requests/reset").raise_for_status()
+
+    def request_counts(self) -> dict[tuple[str, str], int]:
+        rows = httpx.get(self.base_url + "/_sandbox/requests").json()["data"]
+        return {(r["endpoint"], r["credential"]): r["count"] for r in rows}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def full_load(
+    server: Sandbox | SandboxProcess, customers: pd.DataFrame, orders: pd.DataFrame
+) -> dict:
     url = server.base_url
     server.reset_counts()
     (naive_rows, naive_requests), naive_s = timed(
@@ -315,10 +344,17 @@ def main() -> None:
     server = Sandbox(faults=Faults(latency=LATENCY))
     server.start()
     try:
+        print("\n== the sandbox in this process (sharing the interpreter with the client)")
         first = full_load(server, customers, orders)
         incremental(server, first["client"], customers)
     finally:
         server.stop()
+    remote = SandboxProcess(LATENCY)
+    try:
+        print("\n== the sandbox in a process of its own (as a remote API would be)")
+        full_load(remote, customers, orders)
+    finally:
+        remote.stop()
     server = Sandbox(faults=Faults(latency=LATENCY))
     server.start()
     try:
