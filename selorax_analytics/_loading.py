@@ -11,7 +11,6 @@ import pandas as pd
 
 from selorax_analytics.cache import HISTORY_COLUMNS, empty_history
 from selorax_analytics.schema import (
-    ADDRESS_FIELDS,
     CUSTOMER_DTYPES,
     ORDER_DTYPES,
     coerce_customers,
@@ -33,28 +32,6 @@ def _plain(value: object) -> object:
     return value
 
 
-def _json_text(value: object) -> object:
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-
-
-def _address_part(value: object, field: str) -> object:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return None
-    if not isinstance(value, dict):
-        return None
-    found = value.get(field)
-    return None if found is None else str(found)
-
-
-def _text_column(values: list[object]) -> pd.Series:
-    return pd.Series(values, dtype="str")
-
-
 def to_frame(records: Sequence[dict[str, Any]], kind: str) -> pd.DataFrame:
     """Typed frame (:mod:`schema`) of API records, sorted by id; unknown fields kept at the end."""
     _, dtypes, coerce = KINDS[kind]
@@ -63,17 +40,7 @@ def to_frame(records: Sequence[dict[str, Any]], kind: str) -> pd.DataFrame:
         if records
         else pd.DataFrame({c: pd.Series([], dtype=object) for c in dtypes})
     )
-    addresses = None
-    if kind == "customers" and "address_json" in frame:
-        # flattened here from the parsed objects (one pass, no JSON re-parsing); address_json
-        # stays the JSON text as sent, key order kept, as the generator and the platform write it
-        addresses = frame["address_json"].tolist()
-        frame = frame.assign(address_json=None)
     typed = coerce(frame)
-    if addresses is not None:
-        typed["address_json"] = _text_column([_json_text(v) for v in addresses])
-        for field in ADDRESS_FIELDS:
-            typed[field] = _text_column([_address_part(v, field) for v in addresses])
     for column in typed.columns.difference(list(dtypes), sort=False):
         typed[column] = pd.Series([_plain(v) for v in typed[column]], index=typed.index)
     return sort_frame(typed, kind)

@@ -84,7 +84,8 @@ def _text(values: pd.Series) -> pd.Series:
 
 def _address_text(value: object) -> object:
     if isinstance(value, Mapping):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        # key order kept as sent, as the platform (and the generator) write it
+        return json.dumps(value, ensure_ascii=False)
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     return str(value)
