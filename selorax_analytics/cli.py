@@ -338,21 +338,14 @@ def _guests(args: argparse.Namespace) -> int:
 
     customers, orders = _load(args)
     as_of = _as_of(args)
+    history = sa.load_history(_client(args))
     result = sa.guest_conversion(
-        customers, orders, as_of=as_of, window_days=args.window_days, history=_history(args)
+        customers, orders, as_of=as_of, window_days=args.window_days, history=history
     )
     names = ["groups", "cohorts", "funnel", *(["people"] if args.people else [])]
     tables = {n: getattr(result, n) for n in names}
     _emit(args, tables, [f"as of {as_of}, conversion window {args.window_days} days"])
     return 0
-
-
-def _history(args: argparse.Namespace) -> pd.DataFrame | None:
-    """The cache's record of customer changes (guest to account), if it holds any."""
-    from selorax_analytics.loaders import load_history
-
-    history = load_history(_client(args))
-    return history if len(history) else None
 
 
 def _export(args: argparse.Namespace) -> int:
