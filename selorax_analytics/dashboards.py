@@ -23,7 +23,6 @@ import base64
 import datetime as dt
 import io
 import os
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,12 @@ import pandas as pd
 from selorax_analytics.cohorts import CohortMetric, cohort_table
 from selorax_analytics.conversion import guest_conversion
 from selorax_analytics.exceptions import SeloraxError
-from selorax_analytics.exports import EXPORT_FORMATS, FORMAT_SUFFIXES, export_segment
+from selorax_analytics.exports import (
+    EXPORT_FORMATS,
+    FORMAT_SUFFIXES,
+    export_segment,
+    segment_file_stem,
+)
 from selorax_analytics.plotting import (
     plot_cohort_heatmap,
     plot_guest_funnel,
@@ -188,10 +192,6 @@ def _taka(value: float) -> str:
 
 def _day(value: object) -> dt.date:
     return pd.Timestamp(value).date()  # type: ignore[arg-type]
-
-
-def _slug(segment: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", segment.lower().replace("'", "")).strip("_") or "segment"
 
 
 # -- RFM -------------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ class _RfmView:
         if self.customers is None or segment == ALL_SEGMENTS:
             _show_message(self.outputs["status"], "Pick one segment to export.", error=True)
             return
-        path = self.export_dir / f"{_slug(segment)}{FORMAT_SUFFIXES[fmt]}"
+        path = self.export_dir / f"{segment_file_stem(segment)}{FORMAT_SUFFIXES[fmt]}"
         self.export_dir.mkdir(parents=True, exist_ok=True)
         result = export_segment(
             self.rfm,
