@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 from selorax_analytics.exceptions import (
     ApiError,
@@ -133,9 +134,22 @@ class Pacer:
                 self._budget = min(self._budget, left)
 
 
+def decode_json(content: bytes) -> Any:
+    """Parse a JSON body: orjson (several times faster on list pages), else the standard module.
+
+    The fallback reads what orjson refuses but ``json`` accepts (``NaN``, ``Infinity``); both
+    raise ``ValueError`` on text that is not JSON. (orjson reads integers beyond 64 bits as
+    floats; no field of the API is an integer that large.)
+    """
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
+
+
 def _body(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = decode_json(response.content)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
@@ -303,8 +317,8 @@ class Sender:
         self.pacer.observe(response.headers)
         if response.is_success:
             try:
-                body = response.json()
-            except (ValueError, json.JSONDecodeError):
+                body = decode_json(response.content)
+            except ValueError:
                 failure = ConnectionFailedError(
                     f"{method} {path}: the answer was not complete JSON.", method=method, path=path
                 )

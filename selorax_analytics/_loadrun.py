@@ -9,13 +9,14 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import pandas as pd
 
 from selorax_analytics._loading import Progress
-from selorax_analytics.cache import CorruptCache, Entry, Journal, cache_dir_for
+from selorax_analytics.cache import CorruptCache, Entry, Journal, cache_dir_for, store_known
 from selorax_analytics.client import Client, connect
 from selorax_analytics.exceptions import CacheError, DataError
 from selorax_analytics.paginators import MAX_PAGE_SIZE, PageWalker, WalkReport
@@ -38,6 +39,8 @@ class Load:
     progress: bool
     started: float = field(default_factory=time.monotonic)
     stats: dict[str, Any] = field(default_factory=dict)
+    #: Page 1 of the main walk, requested alongside the store lookup (see :func:`start`).
+    early: Future[Any] | None = None
 
     def __post_init__(self) -> None:
         self.sent = self.client.requests_sent
@@ -57,8 +60,11 @@ class Load:
         id_field: str,
         purpose: str = "main",
         check: Callable[[], Any] | None = None,
-    ) -> list:
+        prepare: Callable[[list], Any] | None = None,
+    ) -> Any:
+        """The walk's rows, or ``prepare(rows)`` (run while the newest-rows check is out)."""
         journal = self.journal(purpose)
+        first, self.early = (self.early, None) if purpose == "main" else (None, self.early)
         bar = Progress(
             self.progress, f"{self.kind} ({purpose})" if purpose != "main" else self.kind, "rows"
         )
@@ -70,9 +76,10 @@ class Load:
             journal=journal,
             progress=bar,
             check=check,
+            first=first,
         )
         try:
-            rows = walker.walk()
+            rows = walker.walk(prepare)
         finally:
             bar.close()
             if journal is not None:
@@ -88,6 +95,9 @@ class Load:
             self.stats["repair"] = report.as_dict()
 
     def finish(self, frame: pd.DataFrame, meta: dict[str, Any] | None) -> pd.DataFrame:
+        # page 1 sent early and not walked (the cache was served, or refreshed without a full
+        # walk): its answer, or failure, is dropped
+        self.early = None
         if self.entry is not None and meta is not None and self.stats["source"] == "api":
             self.entry.write(frame, meta)
         self.stats.update(
@@ -126,11 +136,24 @@ def start(
     defaults: dict[str, Any],
     cache: CacheOption,
     progress: bool,
+    first_page: Callable[[Client], Any] | None = None,
 ) -> Load:
+    """A load with its cache entry; ``first_page(client)`` is page 1 of its main walk.
+
+    When the cache folder needs the store looked up (a token this cache has not seen), page 1
+    goes out alongside that lookup, so the two latency rounds overlap. It is wasted (one
+    request) only if the cache then turns out fresh enough to serve.
+    """
     client = client if client is not None else connect()
     name = dataset_name(kind, params, defaults)
+    sent = client.requests_sent
+    early = None
+    if cache is not False and first_page is not None and not store_known(client, cache):
+        early = client.pool.submit(first_page, client)
     entry = None if cache is False else Entry(cache_dir_for(client, cache), name)
-    return Load(client, kind, name, params, entry, progress)
+    load = Load(client, kind, name, params, entry, progress, early=early)
+    load.sent = sent
+    return load
 
 
 def read_cached(load: Load) -> tuple[pd.DataFrame, dict[str, Any]] | None:
@@ -190,10 +213,25 @@ def build_meta(load: Load, frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
     }
 
 
-def walk_customers(load: Load, include_guests: bool, since: str | None, purpose: str) -> list:
-    def fetch(page: int, sort: str = "created_at:asc") -> Any:
-        return load.client.list_customers(
-            page=page, limit=MAX_PAGE_SIZE, sort=sort, include_guests=include_guests, since=since
-        )
+def customers_page(
+    client: Client, include_guests: bool, since: str | None, page: int, sort: str
+) -> Any:
+    """One page (of :data:`MAX_PAGE_SIZE`) of the customers list as the loaders walk it."""
+    return client.list_customers(
+        page=page, limit=MAX_PAGE_SIZE, sort=sort, include_guests=include_guests, since=since
+    )
 
-    return load.walk(fetch, "user_id", purpose, check=lambda: fetch(1, "updated_at:desc"))
+
+def walk_customers(
+    load: Load,
+    include_guests: bool,
+    since: str | None,
+    purpose: str,
+    prepare: Callable[[list], Any] | None = None,
+) -> Any:
+    def fetch(page: int, sort: str = "created_at:asc") -> Any:
+        return customers_page(load.client, include_guests, since, page, sort)
+
+    return load.walk(
+        fetch, "user_id", purpose, check=lambda: fetch(1, "updated_at:desc"), prepare=prepare
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -20,6 +21,7 @@ import pandas as pd
 from selorax_analytics._loading import Progress, retype, sort_frame, to_frame, upsert
 from selorax_analytics._loadrun import Load, walk_customers
 from selorax_analytics.cache import CorruptCache, Entry
+from selorax_analytics.client import Client
 from selorax_analytics.exceptions import NotFoundError, PermissionDeniedError
 from selorax_analytics.paginators import MAX_PAGE_SIZE, walk_each
 
@@ -43,10 +45,11 @@ def load_orders_into(
     if incremental_from is not None and mode == "per-customer":
         return _per_customer(load, incremental_from)
     try:
-        rows = load.walk(
+        frame = load.walk(
             lambda page: _orders_page(load, page, "created_at:asc"),
             "order_id",
             check=lambda: _orders_page(load, 1, "updated_at:desc"),
+            prepare=partial(to_frame, kind="orders"),
         )
     except PermissionDeniedError as exc:
         if exc.required_scope != "read:orders":
@@ -54,19 +57,23 @@ def load_orders_into(
         logger.info("The credential lacks read:orders; reading orders per customer instead.")
         return _per_customer(load, None)
     load.stats["mode"] = "orders"
-    return to_frame(rows, "orders"), {"mode": "orders"}
+    return frame, {"mode": "orders"}
 
 
-def _orders_page(load: Load, page: int, sort: str) -> Any:
-    p = load.params
-    return load.client.list_orders(
+def orders_page(client: Client, params: dict[str, Any], page: int, sort: str) -> Any:
+    """One page (of :data:`MAX_PAGE_SIZE`) of ``GET /orders`` with the loader's filters."""
+    return client.list_orders(
         page=page,
         limit=MAX_PAGE_SIZE,
         sort=sort,
-        since=p["since"],
-        until=p["until"],
-        status=p["status"],
+        since=params["since"],
+        until=params["until"],
+        status=params["status"],
     )
+
+
+def _orders_page(load: Load, page: int, sort: str) -> Any:
+    return orders_page(load.client, load.params, page, sort)
 
 
 def _incremental(

@@ -27,12 +27,14 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any
 
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from selorax_analytics._http import decode_json
 from selorax_analytics._version import __version__
 from selorax_analytics.exceptions import ApiError, ConnectionFailedError
 
@@ -88,26 +90,50 @@ def atomic_write(path: Path, data: bytes | Callable[[str], None]) -> None:
         raise
 
 
+#: One store lookup at a time, so loads started together ask ``GET /store`` once.
+_LOOKUP = threading.Lock()
+
+
+def _host_dir(client: Client, cache: bool | str | os.PathLike[str]) -> Path:
+    host = (client.cache_namespace or client.host).replace(":", "_").replace("/", "_")
+    return cache_root(cache) / host
+
+
+def _known_stores(client: Client, host_dir: Path) -> tuple[str, dict[str, Any]]:
+    key = _digest(f"{client.host}|{client.credentials.token or ''}")
+    try:
+        known = json.loads((host_dir / "stores.json").read_text())
+    except (OSError, ValueError):
+        known = {}
+    return key, known if isinstance(known, dict) else {}
+
+
+def store_known(client: Client, cache: bool | str | os.PathLike[str] = True) -> bool:
+    """Whether :func:`cache_dir_for` can name ``client``'s folder without a request."""
+    if client.store_id is not None:
+        return True
+    key, known = _known_stores(client, _host_dir(client, cache))
+    return isinstance(known.get(key), str)
+
+
 def _store_key(client: Client, host_dir: Path) -> str:
     if client.store_id is not None:
         return f"store-{client.store_id}"
-    token = client.credentials.token or ""
-    key = _digest(f"{client.host}|{token}")
-    index = host_dir / "stores.json"
-    try:
-        known = json.loads(index.read_text())
-    except (OSError, ValueError):
-        known = {}
-    if isinstance(known, dict) and isinstance(known.get(key), str):
+    with _LOOKUP:
+        return _look_up_store(client, host_dir)
+
+
+def _look_up_store(client: Client, host_dir: Path) -> str:
+    key, known = _known_stores(client, host_dir)
+    if isinstance(known.get(key), str):
         return str(known[key])
     try:
         store = client.get_store().get("store_id")
         name = f"store-{int(store)}" if store is not None else f"token-{key[:12]}"
     except (ApiError, ConnectionFailedError, TypeError, ValueError):
         name = f"token-{key[:12]}"
-    known = known if isinstance(known, dict) else {}
     known[key] = name
-    atomic_write(index, json.dumps(known, indent=1).encode())
+    atomic_write(host_dir / "stores.json", json.dumps(known, indent=1).encode())
     return name
 
 
@@ -118,8 +144,7 @@ def cache_dir_for(client: Client, cache: bool | str | os.PathLike[str] = True) -
     asked once from ``GET /api/apps/v1/store`` and remembered (under a hash of the token, never
     the token); if that endpoint is unavailable the folder is named by that hash instead.
     """
-    host = (client.cache_namespace or client.host).replace(":", "_").replace("/", "_")
-    host_dir = cache_root(cache) / host
+    host_dir = _host_dir(client, cache)
     return host_dir / _store_key(client, host_dir)
 
 
@@ -130,7 +155,7 @@ class Journal:
         self.path = path
         self.fingerprint = fingerprint
         self._lock = threading.Lock()
-        self._handle: TextIO | None = None
+        self._handle: IO[bytes] | None = None
         self._done = self._read()
         if not self._done:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,17 +164,18 @@ class Journal:
 
     def _read(self) -> dict[str, tuple[int, list[dict[str, Any]]]]:
         try:
-            lines = self.path.read_text().splitlines()
-            header = json.loads(lines[0])
+            # bytes: str.splitlines() would also split at U+2028 inside a customer's name
+            lines = self.path.read_bytes().split(b"\n")
+            header = decode_json(lines[0])
         except (OSError, ValueError, IndexError):
             return {}
         fresh = time.time() - float(header.get("started", 0)) < JOURNAL_MAX_AGE
         if header.get("fingerprint") != self.fingerprint or not fresh:
             return {}
         done: dict[str, tuple[int, list[dict[str, Any]]]] = {}
-        for line in lines[1:]:
+        for line in filter(None, lines[1:]):
             try:
-                entry = json.loads(line)
+                entry = decode_json(line)
                 done[entry["key"]] = (int(entry["total"]), list(entry["records"]))
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by a crash
@@ -160,11 +186,11 @@ class Journal:
 
     def record(self, key: str, total: int, records: list[dict[str, Any]]) -> None:
         """Append one finished page; flushed at once, the file stays open until :meth:`close`."""
-        line = json.dumps({"key": key, "total": total, "records": records}, default=str)
+        line = orjson.dumps({"key": key, "total": total, "records": records}, default=str)
         with self._lock:
             if self._handle is None:
-                self._handle = self.path.open("a", encoding="utf-8")
-            self._handle.write(line + "\n")
+                self._handle = self.path.open("ab")
+            self._handle.write(line + b"\n")
             self._handle.flush()
 
     def close(self) -> None:

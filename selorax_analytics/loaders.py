@@ -13,6 +13,7 @@ types the rows with :mod:`selorax_analytics.schema`, and keeps the frame in the 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -24,15 +25,18 @@ from selorax_analytics._loadrun import (
     Refresh,
     build_meta,
     check_options,
+    customers_page,
     read_cached,
     serve_cached,
     start,
     walk_customers,
 )
-from selorax_analytics._orders import load_orders_into
+from selorax_analytics._orders import load_orders_into, orders_page
 from selorax_analytics.cache import append_history, cache_dir_for, empty_history, read_history
 from selorax_analytics.client import Client, connect
 
+#: The order a full walk reads a list in (oldest first: rows created meanwhile land at the end).
+FIRST = "created_at:asc"
 #: Seconds a cached frame is served as is by ``refresh="auto"``.
 DEFAULT_MAX_AGE = 3600.0
 
@@ -91,15 +95,19 @@ def load_customers(
     max_age = check_options(refresh, max_age, cache)
     since_text = check.timestamp("since", since)
     params: dict[str, Any] = {"include_guests": bool(include_guests), "since": since_text}
-    load = start(
-        "customers", client, params, {"include_guests": True, "since": None}, cache, progress
+    defaults = {"include_guests": True, "since": None}
+    first = partial(
+        customers_page, include_guests=bool(include_guests), since=since_text, page=1, sort=FIRST
     )
+    load = start("customers", client, params, defaults, cache, progress, first)
     cached = read_cached(load)
     served = serve_cached(load, cached, refresh, max_age)
     if served is not None:
         return load.finish(served, None)
     seen_at = pd.Timestamp.now(tz="UTC")
-    frame = to_frame(walk_customers(load, bool(include_guests), since_text, "main"), "customers")
+    frame = walk_customers(
+        load, bool(include_guests), since_text, "main", prepare=partial(to_frame, kind="customers")
+    )
     if cached is not None and load.entry is not None:
         old = cached[0]
         history = customer_changes(old, frame, seen_at)
@@ -190,7 +198,8 @@ def load_orders(
         "status": check.status(status),
     }
     defaults = {"since": None, "until": None, "status": None}
-    load = start("orders", client, params, defaults, cache, progress)
+    first = partial(orders_page, params=params, page=1, sort=FIRST)
+    load = start("orders", client, params, defaults, cache, progress, first)
     cached = read_cached(load)
     served = serve_cached(load, cached, refresh, max_age)
     if served is not None:
@@ -212,8 +221,8 @@ def load_store(
 
     The same as ``(load_customers(client, ...), load_orders(client, ...))`` (identical frames,
     the same cache entries), but the two lists are walked concurrently over the client's
-    connections, so their rounds of network latency overlap. The store is looked up (for the
-    cache folder) once, before both.
+    connections, so their rounds of network latency overlap. When the cache folder needs the store
+    looked up, it is looked up once, while page 1 of each list is already on its way.
 
     Parameters
     ----------
@@ -239,8 +248,6 @@ def load_store(
     """
     check_options(refresh, max_age, cache)
     client = client if client is not None else connect()
-    if cache is not False:
-        cache_dir_for(client, cache)  # the one GET /store, not raced by both loads
     options: dict[str, Any] = {
         "cache": cache,
         "refresh": refresh,

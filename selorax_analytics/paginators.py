@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -30,6 +30,8 @@ logger = logging.getLogger("selorax_analytics")
 MAX_PAGE_SIZE = 250
 #: Rounds of re-reading moved pages before a walk is declared incomplete.
 MAX_REPAIR_ROUNDS = 4
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class PageWalker:
         ``total`` unchanged), and every page is read again.
     progress
         Called with ``(rows_done, rows_total)`` as pages arrive.
+    first
+        Page 1, already requested (it went out alongside the store lookup); ``None``: fetch it.
     """
 
     def __init__(
@@ -155,9 +159,10 @@ class PageWalker:
         journal: Journal | None = None,
         progress: Callable[[int, int], None] | None = None,
         check: Callable[[], Page] | None = None,
+        first: Future[Page] | None = None,
     ) -> None:
         self.fetch, self.id_field, self.limit = fetch, id_field, limit
-        self.check = check
+        self.check, self.first = check, first
         self.pool, self.max_in_flight = pool, max_in_flight
         self.journal = journal
         self.progress = progress
@@ -195,13 +200,24 @@ class PageWalker:
         wanted = range(1, max(1, math.ceil(total / self.limit)) + 1)
         return [n for n in wanted if n not in self._pages or self._pages[n].total != total]
 
-    def walk(self) -> list[dict[str, Any]]:
-        """All rows, in page order; raises :class:`IncompleteLoadError` if they cannot agree."""
+    def walk(self, prepare: Callable[[list[dict[str, Any]]], T] | None = None) -> T | list:
+        """All rows in page order, or ``prepare(rows)``; :class:`IncompleteLoadError` if the
+        pages cannot agree.
+
+        ``prepare`` (e.g. typing the rows into a frame) runs while the newest-rows check is in
+        flight, so its time overlaps that request's latency; its result is used only when the
+        check confirms the rows it was given.
+        """
         self._resume()
         if 1 not in self._pages:
-            self._fetch_pages([1])
+            if self.first is not None:
+                self.report.requests += 1
+                self._keep("1", self.first.result())
+            else:
+                self._fetch_pages([1])
         first_ids = None
         reread_all = False
+        prepared: tuple[T] | None = None
         assert self._latest_total is not None
         self.report.total_first = self._latest_total
         for round_number in range(MAX_REPAIR_ROUNDS + 1):
@@ -214,17 +230,46 @@ class PageWalker:
                     first_ids = first_ids if first_ids is not None else self._ids(self._pages)
                 self._fetch_pages(missing)
                 continue
-            if (self.check is None or self._verified(total)) and (
-                reread_all or not self._created_meanwhile()
-            ):
+            verified, prepared = self._check_while(prepare, total)
+            if verified and (reread_all or not self._created_meanwhile()):
                 break
             # rows came and went in equal numbers, or moved: read every page again
+            prepared = None
             self.report.rounds += 1
             reread_all = True
             first_ids = first_ids if first_ids is not None else self._ids(self._pages)
             self._pages.clear()
             self._fetch_pages(range(1, max(1, math.ceil(total / self.limit)) + 1))
-        return self._finish(first_ids)
+        rows = self._finish(first_ids)
+        if prepare is None:
+            return rows
+        return prepared[0] if prepared is not None else prepare(rows)
+
+    def _check_while(
+        self, prepare: Callable[[list[dict[str, Any]]], T] | None, total: int
+    ) -> tuple[bool, tuple[T] | None]:
+        """Run the newest-rows check, preparing the rows meanwhile when they look complete."""
+        if self.check is None:
+            return True, None
+        pending = self.pool.submit(self.check)
+        prepared = None
+        try:
+            rows = self._complete_rows(total) if prepare is not None else None
+            if prepare is not None and rows is not None:
+                prepared = (prepare(rows),)
+        finally:
+            # the check is awaited even when prepare failed; its own failure is raised first
+            newest = pending.result()
+        self.report.requests += 1
+        return self._verified(newest, total), prepared
+
+    def _complete_rows(self, total: int) -> list[dict[str, Any]] | None:
+        """The rows of pages 1..ceil(total/limit) if they are ``total`` distinct ids, else None."""
+        pages = math.ceil(total / self.limit)
+        rows = [r for n in sorted(self._pages) if n <= pages for r in self._pages[n].records]
+        if len(rows) != total or len({int(r[self.id_field]) for r in rows}) != total:
+            return None
+        return rows
 
     def _created_meanwhile(self) -> bool:
         """Whether rows were created after the walk began (they may mask deletions in ``total``)."""
@@ -235,21 +280,18 @@ class PageWalker:
         last = [r.get("created_at") for p in self._pages.values() for r in p.records[-1:]]
         return any(pd.Timestamp(str(s)) >= began for s in last if s)
 
-    def _verified(self, total: int) -> bool:
-        """Whether the most recently updated rows are the ones read, as read (one request)."""
-        assert self.check is not None
-        newest = self.check()
-        self.report.requests += 1
+    def _verified(self, newest: Page, total: int) -> bool:
+        """Whether the most recently updated rows (``newest``) are the ones read, as read."""
         self._latest_total = newest.total
-        seen = {
-            (int(r[self.id_field]), str(r.get("updated_at")))
-            for p in self._pages.values()
-            for r in p.records
-        }
-        fresh = all(
-            (int(r[self.id_field]), str(r.get("updated_at"))) in seen for r in newest.records
-        )
-        return fresh and newest.total == total
+        wanted = {int(r[self.id_field]): str(r.get("updated_at")) for r in newest.records}
+        matched: set[int] = set()  # a set: a row read twice counts once
+        for p in self._pages.values():
+            for r in p.records:
+                key = int(r[self.id_field])
+                stamp = wanted.get(key)
+                if stamp is not None and stamp == str(r.get("updated_at")):
+                    matched.add(key)
+        return len(matched) == len(wanted) and newest.total == total
 
     def _ids(self, pages: dict[int, Page]) -> set[int]:
         return {int(r[self.id_field]) for p in pages.values() for r in p.records}

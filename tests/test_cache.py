@@ -9,7 +9,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from selorax_analytics.cache import cache_dir_for
+from selorax_analytics.cache import Journal, cache_dir_for
 from selorax_analytics.client import Client
 from selorax_analytics.exceptions import CacheError
 from selorax_analytics.loaders import load_customers, load_history, load_orders
@@ -167,3 +167,23 @@ def test_per_customer_refresh_rereads_only_changed_customers(store, frames):
     assert refreshed.attrs["selorax"]["refresh"] == "incremental"
     full = load_orders(Client(store.base_url, token=DEMO_TOKEN), cache=False, progress=False)
     pd.testing.assert_frame_equal(refreshed, full)
+
+
+def test_journal_keeps_pages_whose_text_holds_line_separators(tmp_path):
+    # U+2028 and U+2029 are line breaks to str.splitlines(); in a JSON string they stay raw
+    records = [
+        {"user_id": 1, "name": "Rahim\u2028Uddin", "note": "a\u2029b\rc"},
+        {"user_id": 2, "name": "Karim", "address_json": {"city": "Dhaka"}},
+    ]
+    path = tmp_path / "customers.journal.jsonl"
+    journal = Journal(path, "fingerprint")
+    journal.record("page:1", 2, records)
+    journal.record("page:2", 2, [])
+    journal.close()
+    again = Journal(path, "fingerprint").done()
+    assert again == {"page:1": (2, records), "page:2": (2, [])}
+    # a line cut short by a crash is skipped; the finished ones are kept
+    with path.open("ab") as handle:
+        handle.write(b'{"key": "page:3", "total": 2, "recor')
+    assert set(Journal(path, "fingerprint").done()) == {"page:1", "page:2"}
+    assert Journal(path, "other fingerprint").done() == {}

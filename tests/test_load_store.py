@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
+import threading
 
+import httpx
 import pandas as pd
 import pytest
 
 from selorax_analytics.client import Client
 from selorax_analytics.exceptions import DataError
 from selorax_analytics.loaders import load_customers, load_orders, load_store
-from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox, api_frames, generate_store
+from selorax_analytics.sandbox import (
+    CUSTOMERS_ONLY_TOKEN,
+    DEMO_TOKEN,
+    Sandbox,
+    api_frames,
+    generate_store,
+)
 
 SMALL = 600
 API = "GET /api/apps/v1"
@@ -73,3 +81,67 @@ def test_bad_option_refused_before_any_request(small):
     with pytest.raises(DataError, match="refresh"):
         load_store(client, refresh="sometimes", progress=False)  # type: ignore[arg-type]
     assert small.request_counts() == {}
+
+
+class HoldStoreLookup(httpx.HTTPTransport):
+    """Real HTTP to the sandbox; the store lookup is answered only once ``pages`` requests for
+    page 1 of a full walk have gone out (or after 10 s), and records whether they had."""
+
+    def __init__(self, pages: int) -> None:
+        super().__init__()
+        self.pages, self.seen = pages, 0
+        self.lock, self.ready = threading.Lock(), threading.Event()
+        self.page_one_first: bool | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if request.url.path.endswith("/store"):
+            self.page_one_first = self.ready.wait(10)
+        elif params.get("page") == "1" and params.get("sort") == "created_at:asc":
+            with self.lock:
+                self.seen += 1
+                if self.seen == self.pages:
+                    self.ready.set()
+        return super().handle_request(request)
+
+
+def test_page_one_of_both_lists_goes_out_with_the_store_lookup(small, small_frames, tmp_path):
+    transport = HoldStoreLookup(pages=2)
+    client = Client(small.base_url, token=DEMO_TOKEN, transport=transport)
+    small.reset_counts()
+    got_c, got_o = load_store(client, cache=tmp_path, progress=False)
+    assert transport.page_one_first is True
+    pd.testing.assert_frame_equal(got_c, by_id(small_frames[0], "user_id"))
+    pd.testing.assert_frame_equal(got_o, by_id(small_frames[1], "order_id"))
+    # nothing read twice: the early page 1 is the walk's page 1
+    assert small.request_counts()[(f"{API}/customers", "demo-full")] == (
+        math.ceil(len(small_frames[0]) / 250) + 1
+    )
+    assert small.request_counts()[(f"{API}/store", "demo-full")] == 1
+
+
+def test_one_loader_also_sends_page_one_with_the_store_lookup(small, small_frames, tmp_path):
+    transport = HoldStoreLookup(pages=1)
+    client = Client(small.base_url, token=DEMO_TOKEN, transport=transport)
+    got = load_orders(client, cache=tmp_path, progress=False)
+    assert transport.page_one_first is True
+    pd.testing.assert_frame_equal(got, by_id(small_frames[1], "order_id"))
+
+
+def test_known_store_sends_no_early_page_and_fresh_cache_is_served(small, tmp_path):
+    first = load_customers(Client(small.base_url, token=DEMO_TOKEN), cache=tmp_path, progress=False)
+    small.reset_counts()
+    again = load_customers(Client(small.base_url, token=DEMO_TOKEN), cache=tmp_path, progress=False)
+    assert small.request_counts() == {}
+    pd.testing.assert_frame_equal(again, first)
+    # another token of the same store: its store is looked up, page 1 went out alongside and is
+    # dropped, because the store's cache is fresh and is served
+    small.reset_counts()
+    other = Client(small.base_url, token=CUSTOMERS_ONLY_TOKEN)
+    served = load_customers(other, cache=tmp_path, progress=False)
+    assert served.attrs["selorax"]["source"] == "cache"
+    pd.testing.assert_frame_equal(served, first)
+    assert small.request_counts() == {
+        (f"{API}/store", "demo-read-customers"): 1,
+        (f"{API}/customers", "demo-read-customers"): 1,
+    }
