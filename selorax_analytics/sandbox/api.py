@@ -96,12 +96,22 @@ def _order(state: SandboxState, row: dict[str, Any]) -> dict[str, Any]:
 def _json_page(
     db: Database, count_sql: str, rows_sql: str, args: list[Any], page: int, limit: int
 ) -> bytes:
-    """The body of one list page; ``rows_sql`` selects one JSON object (text) per row, ``row``."""
-    total = db.scalar(count_sql, args)
-    rows = db.query(rows_sql, [*args, limit, (page - 1) * limit])
-    paging = json.dumps({"page": page, "limit": limit, "total": total}, separators=(",", ":"))
-    text = '{"data":[' + ",".join(r["row"] for r in rows) + '],"pagination":' + paging
-    return (text + ',"status":200}').encode()
+    """The body of one list page, built by SQLite in one statement.
+
+    ``rows_sql`` selects one JSON object (text) per row, ``row``, ending in ``LIMIT ? OFFSET ?``;
+    ``count_sql`` counts the rows of the same filter. One statement sees one snapshot, so the
+    ``total`` always agrees with the rows, and the interpreter lock is released once for the
+    whole page instead of once per row.
+    """
+    sql = (
+        """SELECT CAST('{"data":[' || ifnull((SELECT group_concat(row, ',') FROM ("""
+        f"{rows_sql}"
+        """)), '') || '],"pagination":{"page":' || ? || ',"limit":' || ? || ',"total":' || ("""
+        f"{count_sql}"
+        """) || '},"status":200}' AS BLOB)"""
+    )
+    body: bytes = db.scalar(sql, [*args, limit, (page - 1) * limit, page, limit, *args])
+    return body
 
 
 async def _list_response(*args: Any) -> Response:

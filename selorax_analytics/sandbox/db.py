@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 import threading
 import weakref
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -127,7 +128,14 @@ def _remove_files(path: str) -> None:
 
 
 class Database:
-    """One SQLite database; every call takes the lock, so any thread may use it.
+    """One SQLite database that any thread may use.
+
+    Writes go through :meth:`transaction`, one at a time behind a lock, on one connection.
+    Reads (:meth:`query`, :meth:`scalar`, :meth:`snapshot`) take a read-only connection from a
+    pool, so they run in parallel with each other and with a write (SQLite releases the
+    interpreter lock while it works). In WAL mode every read that starts after a commit sees
+    it, so an answer sent after a write is seen by the next request. A thread inside
+    :meth:`transaction` reads on the write connection, and so sees its own uncommitted changes.
 
     ``path=None`` makes a temporary database file that is removed by :meth:`close`.
     """
@@ -144,6 +152,11 @@ class Database:
             weakref.finalize(self, _remove_files, self.path) if self._temporary else None
         )
         self._lock = threading.RLock()
+        self._writing = threading.local()
+        self._idle: deque[sqlite3.Connection] = deque()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -151,7 +164,12 @@ class Database:
         self._conn.executescript(SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            self._closed = True
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._idle.clear()
             self._conn.close()
         if self._cleanup is not None:
             self._cleanup()
@@ -160,21 +178,67 @@ class Database:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._writing.active = True
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._writing.active = False
             self._conn.execute("COMMIT")
 
+    def _open_reader(self) -> sqlite3.Connection:
+        with self._readers_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA query_only=ON")
+            self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading: the write connection inside a transaction, else a pooled one."""
+        if getattr(self._writing, "active", False):
+            yield self._conn
+            return
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            conn = self._open_reader()
+        try:
+            yield conn
+        finally:
+            self._idle.append(conn)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every statement in it sees the database as of the same moment.
+
+        Rows come as tuples.
+        """
+        with self._reader() as conn:
+            if conn is self._conn:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(row) for row in self._conn.execute(sql, tuple(params))]
+        with self._reader() as conn:
+            cursor = conn.execute(sql, tuple(params))
+            rows = cursor.fetchall()
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        with self._lock:
-            row = self._conn.execute(sql, tuple(params)).fetchone()
-        return None if row is None else row[0]
+        with self._reader() as conn:
+            rows = conn.execute(sql, tuple(params)).fetchall()
+        return rows[0][0] if rows else None
 
     def store_ids(self) -> list[int]:
         return [r["store_id"] for r in self.query("SELECT store_id FROM stores ORDER BY 1")]
