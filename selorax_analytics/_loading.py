@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain
-from json.encoder import encode_basestring
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from selorax_analytics._records import plain_value, typed_records
 from selorax_analytics.cache import HISTORY_COLUMNS, empty_history
 from selorax_analytics.schema import (
     ADDRESS_FIELDS,
     CUSTOMER_DTYPES,
-    DATETIME,
     ORDER_DTYPES,
     coerce_customers,
     coerce_orders,
@@ -31,24 +25,24 @@ KINDS: dict[str, tuple[str, dict[str, str], Callable[[pd.DataFrame], pd.DataFram
     "customers": ("user_id", CUSTOMER_DTYPES, coerce_customers),
     "orders": ("order_id", ORDER_DTYPES, coerce_orders),
 }
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
+#: Fields ``coerce_*`` fill in when no record has them (with nulls, or flattened).
+_OPTIONAL = {
+    "customers": {"email", "address_json", "total_orders", "total_spent", *ADDRESS_FIELDS},
+    "orders": {"note"},
+}
 
 
 def to_frame(records: Sequence[dict[str, Any]], kind: str) -> pd.DataFrame:
     """Typed frame (:mod:`schema`) of API records, sorted by id; unknown fields kept at the end.
 
     Records as the API sends them are typed column by column in one pass
-    (:func:`_typed_records`); anything that path does not take (mixed value types, fields
+    (:func:`_records.typed_records`); anything that path does not take (mixed value types, fields
     missing from some records, values it cannot convert) goes through ``coerce_customers`` /
     ``coerce_orders``, which give the same frame and report bad values.
     """
     rows = records if isinstance(records, list) else list(records)
-    fast = _typed_records(rows, kind)
+    id_field, dtypes, _ = KINDS[kind]
+    fast = typed_records(rows, id_field, dtypes, _OPTIONAL[kind])
     return fast if fast is not None else sort_frame(_coerced_records(rows, kind), kind)
 
 
@@ -62,258 +56,8 @@ def _coerced_records(rows: list[dict[str, Any]], kind: str) -> pd.DataFrame:
     )
     typed = coerce(frame)
     for column in typed.columns.difference(list(dtypes), sort=False):
-        typed[column] = pd.Series([_plain(v) for v in typed[column]], index=typed.index)
+        typed[column] = pd.Series([plain_value(v) for v in typed[column]], index=typed.index)
     return typed
-
-
-# --- records as the API sends them, typed column by column -------------------------------------
-# Each converter takes one field's values (a list, one per record) and returns the typed column,
-# or None when the values are of a kind only the general path (``coerce_*``) takes. The results
-# are those of ``DataFrame.from_records`` followed by ``coerce_*`` for the same values.
-
-_NONE = type(None)
-_STR = pd.StringDtype(na_value=np.nan)  # the "str" dtype
-_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(v, ensure_ascii=False) uses
-#: Fields ``coerce_*`` fill in when no record has them (with nulls, or flattened).
-_OPTIONAL = {
-    "customers": {"email", "address_json", "total_orders", "total_spent", *ADDRESS_FIELDS},
-    "orders": {"note"},
-}
-
-
-def _int_column(values: list[Any]) -> Any:
-    types = set(map(type, values))
-    if types == {int}:
-        array = np.array(values, dtype=np.int64)
-        return pd.arrays.IntegerArray(array, np.zeros(len(array), dtype=bool))
-    if types <= {int, float, _NONE}:  # nulls: through float, as from_records does
-        return pd.Series(np.array(values, dtype=np.float64)).astype("Int64").array
-    return None
-
-
-def _float_column(values: list[Any]) -> Any:
-    array = np.array(values)  # numbers (bools read as 0/1, as pd.to_numeric reads them)
-    if array.dtype.kind in "fib":
-        return array.astype(np.float64)
-    types = set(map(type, values))
-    if types <= {int, float, _NONE}:
-        return np.array(values, dtype=np.float64)
-    if types <= {str, _NONE}:  # numeric text such as "1460.00", parsed as coerce_* parses it
-        return pd.to_numeric(pd.Series(values, dtype="str"), errors="raise").astype("float64")
-    return None
-
-
-def _bool_column(values: list[Any]) -> Any:
-    types = set(map(type, values))
-    if types == {int}:
-        return np.array(values, dtype=np.int64).astype(bool)
-    if types == {bool}:
-        return np.array(values, dtype=bool)
-    return None
-
-
-def _str_column(values: list[Any]) -> Any:
-    return _texts(values) if set(map(type, values)) <= {str, _NONE} else None
-
-
-def _texts(values: Sequence[str | None] | np.ndarray) -> Any:
-    """``pd.array(values, dtype="str")`` of texts and nulls, built straight from Arrow."""
-    if _STR.storage != "pyarrow":
-        return pd.array(values, dtype=_STR)
-    return _STR.__from_arrow__(pa.array(values, type=pa.large_string()))  # type: ignore[attr-defined]
-
-
-def _category_column(values: list[Any]) -> Any:
-    codes, found = pd.factorize(np.array(values, dtype=object))
-    if set(map(type, found)) - {str}:
-        return None  # not only text and nulls (None, and NaN which from_records also reads as null)
-    categories = sorted(found)  # code point order, the order pandas sorts str categories in
-    position = {v: i for i, v in enumerate(categories)}
-    rank = np.array([position[v] for v in found] + [-1], dtype=np.intp)  # null code -1 stays -1
-    codes = rank[codes]
-    return pd.Categorical.from_codes(codes, dtype=_category_dtype(tuple(categories)))
-
-
-@functools.lru_cache(maxsize=256)
-def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
-    return pd.CategoricalDtype(pd.Index(categories, dtype="str"))
-
-
-def _datetime_column(values: list[Any]) -> Any:
-    fixed = _utc_millis(values)
-    if fixed is not None:
-        return pd.array(fixed).tz_localize("UTC")
-    types = set(map(type, values))
-    if not (str in types and types <= {str, _NONE}):
-        return None
-    stamps = pd.to_datetime(pd.Series(values, dtype="str"), utc=True, format="ISO8601")
-    return stamps.astype("datetime64[us, UTC]")
-
-
-#: Where ``2026-06-30T18:00:00.000Z`` (the API's form) has its separators, and its digits.
-_STAMP_SEPARATORS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: ".", 23: "Z"}
-_STAMP_DIGITS = [i for i in range(24) if i not in _STAMP_SEPARATORS]
-_STAMP_SEPARATOR_CODES = np.array([ord(c) for c in _STAMP_SEPARATORS.values()], dtype=np.uint8)
-_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-
-
-def _utc_millis(values: Sequence[str]) -> np.ndarray | None:
-    """``datetime64[us]`` of texts all in the form ``YYYY-MM-DDTHH:MM:SS.mmmZ``, else None.
-
-    Vectorised over the characters; any other form, or a field out of range (``2026-02-30``,
-    a leap second), is left to ``pd.to_datetime``.
-    """
-    try:
-        if set(map(len, values)) != {24}:
-            return None
-        joined = "".join(values)  # raises for anything but text
-    except TypeError:
-        return None
-    if not joined.isascii():
-        return None
-    chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 24).T
-    if not (chars[list(_STAMP_SEPARATORS)].T == _STAMP_SEPARATOR_CODES).all():
-        return None
-    d = chars[_STAMP_DIGITS].astype(np.int64) - ord("0")
-    if not ((d >= 0) & (d <= 9)).all():
-        return None
-    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
-    month, day, hour, minute, second = (d[i] * 10 + d[i + 1] for i in range(4, 14, 2))
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    if not ((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)).all():
-        return None
-    length = _MONTH_DAYS[month - 1] + (leap & (month == 2))
-    if not ((day <= length) & (hour < 24) & (minute < 60) & (second < 60)).all():
-        return None
-    # days since 1970-01-01 of a proleptic Gregorian date, counting years from March
-    y = year - (month <= 2)
-    era, yoe = np.divmod(y, 400)
-    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
-    milli = d[14] * 100 + d[15] * 10 + d[16]
-    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
-    return (seconds * 1_000_000 + milli * 1000).view("datetime64[us]")
-
-
-_CONVERTERS: dict[str, Callable[[list[Any]], Any]] = {
-    "Int64": _int_column,
-    "float64": _float_column,
-    "bool": _bool_column,
-    "str": _str_column,
-    "category": _category_column,
-    DATETIME: _datetime_column,
-}
-
-
-def _json_texts(objects: list[dict[Any, Any]]) -> list[str]:
-    """``json.dumps(o, ensure_ascii=False)`` of each dict, keys in the order sent."""
-    shapes = set(map(tuple, objects))
-    if len(shapes) == 1:
-        keys = next(iter(shapes))
-        if keys and set(map(type, keys)) == {str}:
-            columns = [list(map(itemgetter(k), objects)) for k in keys]
-            if all(set(map(type, c)) == {str} for c in columns):
-                # dicts of text with one key order: the encoder's output, assembled directly
-                texts = [
-                    "{" + encode_basestring(keys[0]) + ": " + v
-                    for v in map(encode_basestring, columns[0])
-                ]
-                for key, column in zip(keys[1:], columns[1:], strict=True):
-                    head = ", " + encode_basestring(key) + ": "
-                    texts = [
-                        t + head + v
-                        for t, v in zip(texts, map(encode_basestring, column), strict=True)
-                    ]
-                return [t + "}" for t in texts]
-    return [_ENCODER.encode(o) for o in objects]
-
-
-def _typed_records(rows: list[dict[str, Any]], kind: str) -> pd.DataFrame | None:
-    """The frame ``to_frame`` returns, or None when the records need the general path.
-
-    Taken here: records that are dicts with one set of fields (every required field among them),
-    integer ids, and for each field values of the kinds the API sends.
-    """
-    id_field, dtypes, _ = KINDS[kind]
-    if not rows or type(rows[0]) is not dict:
-        return None
-    keys = list(rows[0])
-    if set(map(len, rows)) != {len(keys)} or len(keys) < 2:
-        return None
-    if any(c not in rows[0] and c not in _OPTIONAL[kind] for c in dtypes):
-        return None  # the general path names the missing fields
-    try:
-        # one pass over the records into one flat list, then a slice per field
-        flat = list(chain.from_iterable(map(itemgetter(*keys), rows)))
-        columns = {key: flat[i :: len(keys)] for i, key in enumerate(keys)}
-        if set(map(type, columns[id_field])) != {int}:
-            return None
-        ids = np.array(columns[id_field], dtype=np.int64)
-        order = None if (np.diff(ids) > 0).all() else np.argsort(ids, kind="stable")
-        if order is not None and (np.diff(ids) < 0).all():  # newest first: reversed
-            columns, order = {key: values[::-1] for key, values in columns.items()}, None
-        frame = _typed_columns(columns, dtypes, len(rows))
-    except (KeyError, ValueError, TypeError, OverflowError):
-        return None  # a field missing from some record or a value that does not convert
-    if frame is not None and order is not None:
-        frame = frame.take(order).reset_index(drop=True)  # sort_frame's (stable) order
-    return frame
-
-
-def _typed_columns(
-    columns: dict[str, list[Any]], dtypes: dict[str, str], n: int
-) -> pd.DataFrame | None:
-    nulls = [None] * n
-    typed: dict[str, Any] = {}
-    if "address_json" in dtypes:
-        address = _address_columns(columns.get("address_json", nulls))
-        if address is None:
-            return None
-        typed.update(address)
-    for name, dtype in dtypes.items():
-        if name not in typed:
-            column = _CONVERTERS[dtype](columns.get(name, nulls))
-            if column is None:
-                return None
-            typed[name] = column
-    frame = pd.DataFrame({name: typed[name] for name in dtypes}, index=pd.RangeIndex(n))
-    for name in [c for c in columns if c not in dtypes]:  # unknown fields, in the order sent
-        frame[name] = pd.Series([_plain(v) for v in columns[name]], index=frame.index)
-    return frame
-
-
-def _address_columns(values: list[Any]) -> dict[str, Any] | None:
-    """``address_json`` as JSON text and ``address``, ``city``, ``area`` flattened from it."""
-    if not set(map(type, values)) <= {dict, str, _NONE}:
-        return None
-    n = len(values)
-    text = np.array(values, dtype=object) if n else np.empty(0, dtype=object)
-    at_dicts = [i for i, v in enumerate(values) if type(v) is dict]
-    objects = [values[i] for i in at_dicts]
-    if objects:
-        text[at_dicts] = np.array(_json_texts(objects), dtype=object)
-    parsed = [(i, _parsed(v)) for i, v in enumerate(values) if type(v) is str and v]
-    for i, found in parsed:
-        if isinstance(found, dict):
-            at_dicts.append(i)
-            objects.append(found)
-    out: dict[str, Any] = {"address_json": _texts(text)}
-    for field in ADDRESS_FIELDS:
-        column = np.full(n, None, dtype=object)
-        found = [o.get(field) for o in objects]
-        if not set(map(type, found)) <= {str, _NONE}:
-            found = [None if v is None else str(v) for v in found]
-        if found:
-            column[at_dicts] = np.array(found, dtype=object)
-        out[field] = _texts(column)
-    return out
-
-
-def _parsed(text: str) -> object:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def sort_frame(frame: pd.DataFrame, kind: str) -> pd.DataFrame:

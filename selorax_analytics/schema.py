@@ -24,6 +24,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from selorax_analytics.exceptions import DataError
+
 DATETIME = "datetime64[us, UTC]"
 
 CUSTOMER_DTYPES: dict[str, str] = {
@@ -121,24 +123,62 @@ def coerce_orders(frame: pd.DataFrame) -> pd.DataFrame:
     return _coerce(out, ORDER_DTYPES)
 
 
+def _numbers(values: pd.Series, name: str, dtype: str) -> pd.Series:
+    """``values`` as numbers of ``dtype``; a value that is none (or a missing 0/1) is a DataError."""
+    try:
+        numbers = pd.to_numeric(values, errors="raise")
+        if dtype == "bool":
+            return numbers.astype("int64").astype(bool)
+        return numbers.astype("float64") if dtype == "float64" else numbers.astype("Int64")
+    except (ValueError, TypeError) as exc:
+        parsed = pd.to_numeric(values.astype(object), errors="coerce")
+        wrong = parsed.isna() | (parsed % 1 != 0) if dtype == "Int64" else parsed.isna()
+        if dtype != "bool":
+            wrong &= values.notna()  # nulls are allowed there
+        at = int(np.flatnonzero(wrong.to_numpy())[0]) if wrong.any() else 0
+        value = values.iloc[at]
+        if isinstance(value, np.generic):
+            value = value.item()
+        shown = "missing" if value is None or pd.isna(value) else repr(value)
+        expected = {
+            "bool": "0/1 or true/false",
+            "Int64": "a whole number",
+            "float64": "a number or numeric text such as '1460.00'",
+        }[dtype]
+        raise DataError(
+            f"`{name}` of record {at} (counting from 0) is {shown}, not {expected}; "
+            "fix or drop that record (the records should be the API's, unchanged)."
+        ) from exc
+
+
+def _times(values: pd.Series, name: str) -> pd.Series:
+    """ISO 8601 texts (``2026-06-30T18:00:00.000Z``, or with an offset) as UTC microseconds."""
+    try:
+        stamps = pd.to_datetime(values, utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"`{name}` holds a value that is not an ISO 8601 time such as "
+            f"'2026-06-30T18:00:00.000Z' ({str(exc).splitlines()[0]}); fix or drop that record."
+        ) from exc
+    return stamps.astype("datetime64[us, UTC]")
+
+
 def _coerce(frame: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
     missing = [c for c in dtypes if c not in frame]
     if missing:
-        raise KeyError(f"Records lack the field(s) {missing}; every record needs {list(dtypes)}.")
+        raise KeyError(
+            f"Records lack the field(s) {missing}; every record needs {list(dtypes)} "
+            "(only the optional ones, such as email or note, may be left out)."
+        )
     columns: dict[str, pd.Series] = {}
     for name, dtype in dtypes.items():
         values = frame[name]
         if dtype == DATETIME:
-            stamps = pd.to_datetime(values, utc=True, format="ISO8601")
-            columns[name] = stamps.astype("datetime64[us, UTC]")
+            columns[name] = _times(values, name)
         elif dtype == "str":
             columns[name] = _text(values)
-        elif dtype == "bool":
-            columns[name] = pd.to_numeric(values).astype("int64").astype(bool)
-        elif dtype == "float64":
-            columns[name] = pd.to_numeric(values, errors="raise").astype("float64")
-        elif dtype == "Int64":
-            columns[name] = pd.to_numeric(values).astype("Int64")
+        elif dtype in ("bool", "float64", "Int64"):
+            columns[name] = _numbers(values, name, dtype)
         else:
             columns[name] = _text(values).astype(pd.CategoricalDtype())
     extra = [c for c in frame.columns if c not in dtypes]
