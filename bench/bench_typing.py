@@ -164,6 +164,7 @@ def baseline_to_frame(records: Sequence[dict[str, Any]], kind: str) -> pd.DataFr
 
 # --- the run -------------------------------------------------------------------------------------
 
+MONEY = ("sub_total", "tax", "shipping", "discount", "grand_total")
 PATHS = {
     "customers": "/api/apps/v1/customers?include_guests=true&limit=250&page={}",
     "orders": "/api/apps/v1/orders?limit=250&page={}",
@@ -193,6 +194,16 @@ def scaled(rows: list[dict[str, Any]], kind: str, times: int) -> list[dict[str, 
     return [{**r, id_field: r[id_field] + k * step} for k in range(times) for r in rows]
 
 
+def as_text(rows: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The other forms the API may send: money as text (``"1460.00"``), ``address_json`` as text."""
+    if kind == "orders":
+        return [{**r, **{c: f"{r[c]:.2f}" for c in MONEY}} for r in rows]
+    return [
+        {**r, "address_json": None if r["address_json"] is None else json.dumps(r["address_json"])}
+        for r in rows
+    ]
+
+
 def cpu_ms(func: Callable[[], object], repeat: int) -> float:
     """Best CPU time of ``repeat`` runs, in milliseconds."""
     best = float("inf")
@@ -209,17 +220,25 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=100)
     args = parser.parse_args()
     records = fetch_records()
-    print(f"{'input':<28}{'baseline ms':>12}{'to_frame ms':>12}{'ratio':>8}")
+    print(f"{'input':<44}{'baseline ms':>12}{'to_frame ms':>12}{'ratio':>8}")
     for label, times, repeat in (("demo store", 1, args.repeat), (f"x{args.scale}", args.scale, 3)):
-        for kind, rows in records.items():
-            rows = scaled(rows, kind, times) if times > 1 else rows
-            pd.testing.assert_frame_equal(
-                to_frame(rows, kind), baseline_to_frame(rows, kind), check_exact=True
-            )
-            before = cpu_ms(lambda r=rows, k=kind: baseline_to_frame(r, k), repeat)
-            after = cpu_ms(lambda r=rows, k=kind: to_frame(r, k), repeat)
-            name = f"{kind} {label} ({len(rows):,})"
-            print(f"{name:<28}{before:>12.1f}{after:>12.1f}{before / after:>7.1f}x")
+        for kind, sent in records.items():
+            rows = scaled(sent, kind, times) if times > 1 else sent
+            forms = {
+                "as sent": rows,
+                "money as text" if kind == "orders" else "address as text": None,
+            }
+            for form in forms:
+                data = forms[form] or as_text(rows, kind)
+                pd.testing.assert_frame_equal(
+                    to_frame(data, kind), baseline_to_frame(data, kind), check_exact=True
+                )
+                before = cpu_ms(lambda r=data, k=kind: baseline_to_frame(r, k), repeat)
+                after = cpu_ms(lambda r=data, k=kind: to_frame(r, k), repeat)
+                name = f"{kind} {label} ({len(data):,}), {form}"
+                print(f"{name:<44}{before:>12.1f}{after:>12.1f}{before / after:>7.1f}x", flush=True)
+                del data
+            del rows, forms
 
 
 if __name__ == "__main__":

@@ -51,13 +51,16 @@ def _int_column(values: list[Any]) -> Any:
 
 
 def _float_column(values: list[Any]) -> Any:
-    array = np.array(values)  # numbers (bools read as 0/1, as pd.to_numeric reads them)
-    if array.dtype.kind in "fib":
-        return array.astype(np.float64)
+    if values and type(values[0]) is not str:
+        array = np.array(values)  # numbers (bools read as 0/1, as pd.to_numeric reads them)
+        if array.dtype.kind in "fib":
+            return array.astype(np.float64)
     types = set(map(type, values))
     if types <= {int, float, _NONE}:
         return np.array(values, dtype=np.float64)
-    if types <= {str, _NONE}:  # numeric text such as "1460.00", parsed as coerce_* parses it
+    if types == {str}:  # numeric text such as "1460.00": what pd.to_numeric makes of a str column
+        return pd.to_numeric(np.array(values, dtype=object), errors="raise").astype(np.float64)
+    if types == {str, _NONE}:
         return pd.to_numeric(pd.Series(values, dtype="str"), errors="raise").astype("float64")
     return None
 
