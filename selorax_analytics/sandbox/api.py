@@ -10,11 +10,11 @@ Assumptions where the documents are silent (also in the README):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -115,7 +115,9 @@ def _json_page(
 
 
 async def _list_response(*args: Any) -> Response:
-    body = await run_in_threadpool(_json_page, *args)
+    # Off the event loop, so other requests (and their injected latency) go on meanwhile;
+    # asyncio's own executor costs less per call than anyio's thread portal.
+    body = await asyncio.get_running_loop().run_in_executor(None, _json_page, *args)
     return Response(body, media_type="application/json")
 
 
