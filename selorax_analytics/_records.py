@@ -26,14 +26,11 @@ from selorax_analytics.schema import ADDRESS_FIELDS, DATETIME
 
 
 def plain_value(value: object) -> object:
+    """An unknown field's value as a frame keeps it: dicts and lists as JSON text, sorted keys."""
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return value
 
-
-# Each converter takes one field's values (a list, one per record) and returns the typed column,
-# or None when the values are of a kind only the general path (``coerce_*``) takes. The results
-# are those of ``DataFrame.from_records`` followed by ``coerce_*`` for the same values.
 
 _NONE = type(None)
 _STR = pd.StringDtype(na_value=np.nan)  # the "str" dtype
@@ -41,12 +38,13 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(v, ensure_asc
 
 
 def _int_column(values: list[Any]) -> Any:
-    types = set(map(type, values))
-    if types == {int}:
-        array = np.array(values, dtype=np.int64)
-        return pd.arrays.IntegerArray(array, np.zeros(len(array), dtype=bool))
-    if types <= {int, float, _NONE}:  # nulls: through float, as from_records does
-        return pd.Series(np.array(values, dtype=np.float64)).astype("Int64").array
+    array = np.array(values)  # integers (bools read as 0/1, as pd.to_numeric reads them)
+    if array.dtype.kind in "ib":
+        return pd.arrays.IntegerArray(array.astype(np.int64), np.zeros(len(array), dtype=bool))
+    if set(map(type, values)) <= {int, float, _NONE}:  # nulls: through float, as from_records
+        floats = np.array(values, dtype=np.float64)
+        if np.abs(floats[~np.isnan(floats)]).max(initial=0.0) < 2.0**63:
+            return pd.Series(floats).astype("Int64").array
     return None
 
 
@@ -66,12 +64,8 @@ def _float_column(values: list[Any]) -> Any:
 
 
 def _bool_column(values: list[Any]) -> Any:
-    types = set(map(type, values))
-    if types == {int}:
-        return np.array(values, dtype=np.int64).astype(bool)
-    if types == {bool}:
-        return np.array(values, dtype=bool)
-    return None
+    array = np.array(values)  # 0/1 or true/false
+    return array.astype(bool) if array.dtype.kind in "ib" else None
 
 
 def _str_column(values: list[Any]) -> Any:

@@ -123,6 +123,13 @@ def coerce_orders(frame: pd.DataFrame) -> pd.DataFrame:
     return _coerce(out, ORDER_DTYPES)
 
 
+_EXPECTED = {
+    "bool": "0/1 or true/false",
+    "Int64": "a whole number that fits 64 bits",
+    "float64": "a number or numeric text such as '1460.00'",
+}
+
+
 def _numbers(values: pd.Series, name: str, dtype: str) -> pd.Series:
     """``values`` as numbers of ``dtype``; a value that is none (or a missing 0/1) is a DataError."""
     try:
@@ -131,24 +138,28 @@ def _numbers(values: pd.Series, name: str, dtype: str) -> pd.Series:
             return numbers.astype("int64").astype(bool)
         return numbers.astype("float64") if dtype == "float64" else numbers.astype("Int64")
     except (ValueError, TypeError) as exc:
-        parsed = pd.to_numeric(values.astype(object), errors="coerce")
-        wrong = parsed.isna() | (parsed % 1 != 0) if dtype == "Int64" else parsed.isna()
-        if dtype != "bool":
-            wrong &= values.notna()  # nulls are allowed there
-        at = int(np.flatnonzero(wrong.to_numpy())[0]) if wrong.any() else 0
-        value = values.iloc[at]
-        if isinstance(value, np.generic):
-            value = value.item()
-        shown = "missing" if value is None or pd.isna(value) else repr(value)
-        expected = {
-            "bool": "0/1 or true/false",
-            "Int64": "a whole number",
-            "float64": "a number or numeric text such as '1460.00'",
-        }[dtype]
-        raise DataError(
-            f"`{name}` of record {at} (counting from 0) is {shown}, not {expected}; "
-            "fix or drop that record (the records should be the API's, unchanged)."
-        ) from exc
+        raise DataError(_number_problem(values, name, dtype, exc)) from exc
+
+
+def _number_problem(values: pd.Series, name: str, dtype: str, exc: Exception) -> str:
+    """Which record's value (the first) made ``_numbers`` fail, in a sentence."""
+    parsed = pd.to_numeric(values.astype(object), errors="coerce").astype("float64")
+    wrong = parsed.isna()
+    if dtype == "Int64":
+        wrong |= (parsed % 1 != 0) | (parsed.abs() >= 2.0**63)
+    if dtype != "bool":
+        wrong &= values.notna()  # nulls are allowed there
+    if not wrong.any():
+        return f"`{name}` holds values that are not {_EXPECTED[dtype]} ({exc})."
+    at = int(np.flatnonzero(wrong.to_numpy())[0])
+    value = values.iloc[at]
+    if isinstance(value, np.generic):
+        value = value.item()
+    shown = "missing" if value is None or pd.isna(value) else repr(value)
+    return (
+        f"`{name}` of record {at} (counting from 0) is {shown}, not {_EXPECTED[dtype]}; "
+        "fix or drop that record (the records should be the API's, unchanged)."
+    )
 
 
 def _times(values: pd.Series, name: str) -> pd.Series:
