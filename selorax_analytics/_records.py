@@ -39,7 +39,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(v, ensure_asc
 
 def _int_column(values: list[Any]) -> Any:
     array = np.array(values)  # integers (bools read as 0/1, as pd.to_numeric reads them)
-    if array.dtype.kind in "ib":
+    if array.ndim == 1 and array.dtype.kind in "ib":
         return pd.arrays.IntegerArray(array.astype(np.int64), np.zeros(len(array), dtype=bool))
     if set(map(type, values)) <= {int, float, _NONE}:  # nulls: through float, as from_records
         floats = np.array(values, dtype=np.float64)
@@ -51,7 +51,7 @@ def _int_column(values: list[Any]) -> Any:
 def _float_column(values: list[Any]) -> Any:
     if values and type(values[0]) is not str:
         array = np.array(values)  # numbers (bools read as 0/1, as pd.to_numeric reads them)
-        if array.dtype.kind in "fib":
+        if array.ndim == 1 and array.dtype.kind in "fib":
             return array.astype(np.float64)
     types = set(map(type, values))
     if types <= {int, float, _NONE}:
@@ -65,7 +65,7 @@ def _float_column(values: list[Any]) -> Any:
 
 def _bool_column(values: list[Any]) -> Any:
     array = np.array(values)  # 0/1 or true/false
-    return array.astype(bool) if array.dtype.kind in "ib" else None
+    return array.astype(bool) if array.ndim == 1 and array.dtype.kind in "ib" else None
 
 
 def _str_column(values: list[Any]) -> Any:
@@ -80,7 +80,10 @@ def _texts(values: Sequence[str | None] | np.ndarray) -> Any:
 
 
 def _category_column(values: list[Any]) -> Any:
-    codes, found = pd.factorize(np.array(values, dtype=object))
+    objects = np.array(values, dtype=object)
+    if objects.ndim != 1:
+        return None  # lists among the values
+    codes, found = pd.factorize(objects)
     if set(map(type, found)) - {str}:
         return None  # not only text and nulls (None, and NaN which from_records also reads as null)
     categories = sorted(found)  # code point order, the order pandas sorts str categories in
@@ -111,6 +114,7 @@ _STAMP_SEPARATORS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: ".", 23: "Z"
 _STAMP_DIGITS = [i for i in range(24) if i not in _STAMP_SEPARATORS]
 _STAMP_SEPARATOR_CODES = np.array([ord(c) for c in _STAMP_SEPARATORS.values()], dtype=np.uint8)
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_DAYS_BEFORE_MONTH = np.concatenate([[0], np.cumsum(_MONTH_DAYS)[:-1]])
 
 
 def _utc_millis(values: Sequence[str]) -> np.ndarray | None:
@@ -130,24 +134,25 @@ def _utc_millis(values: Sequence[str]) -> np.ndarray | None:
     chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 24).T
     if not (chars[list(_STAMP_SEPARATORS)].T == _STAMP_SEPARATOR_CODES).all():
         return None
-    d = chars[_STAMP_DIGITS].astype(np.int64) - ord("0")
-    if not ((d >= 0) & (d <= 9)).all():
+    digits = chars[_STAMP_DIGITS] - np.uint8(ord("0"))  # below "0" wraps round to above 9
+    if (digits > 9).any():
         return None
-    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
-    month, day, hour, minute, second = (d[i] * 10 + d[i + 1] for i in range(4, 14, 2))
+    d = digits.astype(np.int64)
+    pairs = d[0:14:2] * 10 + d[1:14:2]  # century, year of century, month, day, h, min, s
+    year = pairs[0] * 100 + pairs[1]
+    month, day, hour, minute, second = pairs[2:]
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     if not ((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)).all():
         return None
     length = _MONTH_DAYS[month - 1] + (leap & (month == 2))
     if not ((day <= length) & (hour < 24) & (minute < 60) & (second < 60)).all():
         return None
-    # days since 1970-01-01 of a proleptic Gregorian date, counting years from March
-    y = year - (month <= 2)
-    era, yoe = np.divmod(y, 400)
-    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    # days since 1970-01-01 of a proleptic Gregorian date: whole years, then months, then days
+    before = year - 1
+    leaps = before // 4 - before // 100 + before // 400 - 477  # 477 leap years before 1970
+    days = (year - 1970) * 365 + leaps + _DAYS_BEFORE_MONTH[month - 1] + (leap & (month > 2))
+    seconds = (((days + day - 1) * 24 + hour) * 60 + minute) * 60 + second
     milli = d[14] * 100 + d[15] * 10 + d[16]
-    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
     return (seconds * 1_000_000 + milli * 1000).view("datetime64[us]")
 
 

@@ -328,6 +328,10 @@ def test_general_path_cases(records):
     rows[3]["store_id"] = "22"
     rows[4]["sub_total"] = "12.50"
     assert_same(rows, "orders", one_pass=False)
+    rows = records["orders"][300:400]
+    for row in rows:
+        row["order_status"] = ["delivered"]  # JSON arrays where text belongs
+    assert_same(rows, "orders", one_pass=False)
     assert_same(records["orders"][:1], "orders")
     assert (
         to_frame([], "orders").dtypes.astype(str).tolist()
