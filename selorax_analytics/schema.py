@@ -98,6 +98,13 @@ def coerce_customers(frame: pd.DataFrame) -> pd.DataFrame:
 
     ``address_json`` may hold dicts (as parsed from JSON) or JSON text; it is kept as JSON text
     and flattened into ``address``, ``city`` and ``area``. Unknown columns are kept at the end.
+
+    Raises
+    ------
+    KeyError
+        When a required column is missing (the message lists every column a record needs).
+    DataError
+        When a value cannot be typed: the message names the column, the row and the value.
     """
     out = frame.copy()
     if "address_json" not in out:
@@ -115,7 +122,8 @@ def coerce_customers(frame: pd.DataFrame) -> pd.DataFrame:
 def coerce_orders(frame: pd.DataFrame) -> pd.DataFrame:
     """Type a frame of orders (API field names) into :data:`ORDER_DTYPES`.
 
-    Money arrives as numbers or numeric strings (``"1460.00"``) and becomes float taka.
+    Money arrives as numbers or numeric strings (``"1460.00"``) and becomes float taka. Raises
+    ``KeyError`` and ``DataError`` as :func:`coerce_customers` does.
     """
     out = frame.copy()
     if "note" not in out:

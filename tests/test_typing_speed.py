@@ -339,6 +339,19 @@ def test_general_path_cases(records):
     )
 
 
+def test_fields_in_another_order_or_swapped(records):
+    rows = records["customers"][:500]
+    for i, row in enumerate(rows):
+        if i % 4 == 1:  # the same fields, sent in reverse order
+            rows[i] = dict(reversed(list(row.items())))
+    got = assert_same(rows, "customers")
+    assert list(got.columns) == list(KINDS["customers"][1])
+    swapped = {("nickname" if k == "email" else k): v for k, v in rows[7].items()}
+    rows[7] = swapped  # as many fields, but not the same ones
+    got = assert_same(rows, "customers", one_pass=False)
+    assert list(got.columns)[-1] == "nickname" and pd.isna(got["email"]).sum() >= 1
+
+
 def test_records_from_a_generator(api_records):
     rows = api_records["orders"]
     pd.testing.assert_frame_equal(to_frame(iter(rows), "orders"), to_frame(rows, "orders"))
