@@ -6,7 +6,8 @@ Prints, with ratios measured in this one run:
 1. full load (customers with guests + orders): a naive page walk (``limit=50``, one page at a
    time, as the spec's examples do), dlt's REST API source, and ``load_customers`` +
    ``load_orders`` one after the other, and ``load_store`` (both at once): requests and wall
-   time; once with the sandbox in this process and once in a process of its own;
+   time (ours: the median and best of ``REPEATS`` runs, each with a fresh cache folder and
+   client); once with the sandbox in this process and once in a process of its own;
 2. requests used against the minimum ``ceil(customers/250) + ceil(orders/250) + 1``;
 3. incremental refresh after 1% of customers change and 200 new orders, against a full reload;
 4. the per-customer fallback against a sequential walk of the same endpoints (on a sample of
