@@ -105,6 +105,10 @@ def _cells(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="cohort_size")
 
 
+#: Most cohort labels a heatmap writes down its side; more cohorts are labelled every k-th.
+MAX_COHORT_LABELS = 40
+
+
 def _cohort_labels(table: pd.DataFrame) -> list[str]:
     sizes = table["cohort_size"].to_numpy()
     return [f"{c} (n={n:,})" for c, n in zip(table.index.astype(str), sizes, strict=True)]
@@ -131,6 +135,7 @@ def plot_cohort_heatmap(
         holds ``as_of`` are hatched.
     annotate
         Write the value in each cell; by default only when the table is at most 15 x 15.
+        More than 40 cohorts are labelled every k-th, k the smallest that keeps it to 40.
     ax
         Axes to draw on; the current Axes by default.
 
@@ -157,7 +162,9 @@ def plot_cohort_heatmap(
     )
     rows, cols = values.shape
     small = max(5.0, min(9.0, 240 / max(rows, 1)))
-    ax.set_yticks(range(rows), _cohort_labels(table), fontsize=small)
+    # at most MAX_COHORT_LABELS labels down the side (weekly cohorts run to the hundreds)
+    down = max(1, int(np.ceil(rows / MAX_COHORT_LABELS)))
+    ax.set_yticks(range(0, rows, down), _cohort_labels(table)[::down], fontsize=small)
     step = max(1, int(np.ceil(cols / 24)))
     ax.set_xticks(range(0, cols, step), [str(c) for c in cells.columns[::step]], fontsize=small)
     offsets = _partial_offsets(table)

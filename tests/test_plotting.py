@@ -103,3 +103,18 @@ def test_default_axes_is_current(results):
     fig, ax = plt.subplots()
     assert plot_segments(results["rfm"]) is ax
     plt.close(fig)
+
+
+def test_cohort_heatmap_labels_every_kth_of_many_weekly_cohorts(demo_frames):
+    _, orders = demo_frames
+    table = cohort_table(orders, period="W", as_of=DEMO_AS_OF)
+    rows = len(table)
+    assert rows > 80  # two and a half years of weeks
+    _, ax = plt.subplots()
+    plot_cohort_heatmap(table, ax=ax)
+    step = -(-rows // 40)  # ceil: the smallest k that keeps it to 40 labels
+    ticks = list(ax.get_yticks())
+    assert ticks == list(range(0, rows, step)) and len(ticks) <= 40
+    first, second = (t.get_text() for t in ax.get_yticklabels()[:2])
+    assert first.startswith(str(table.index[0])) and second.startswith(str(table.index[step]))
+    assert len([p for p in ax.patches if p.get_hatch()]) == rows  # every row still marked
