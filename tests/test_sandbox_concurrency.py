@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 from _sandbox_helpers import bearer
 
 from selorax_analytics.sandbox import Sandbox, generate_store
-from selorax_analytics.sandbox.db import Database
+from selorax_analytics.sandbox.db import CUSTOMER_JSON_SQL, Database, order_json_sql
 
 SMALL = 300  # people in the small store; the generator's default seed
 UNSPENT = ("cancelled", "returned", "failed")  # the sandbox's documented assumption
@@ -39,13 +41,25 @@ def store():
     return generate_store(customers=SMALL)
 
 
-@pytest.fixture(scope="module")
-def records(store):
-    """Customer and order records as the API lists them, with their sort keys, built here."""
-    orders = store.orders
-    spent = orders["grand_total_paisa"].where(~orders["order_status"].isin(UNSPENT), 0)
-    per_user = orders.assign(spent=spent).groupby("user_id")
-    counts, paisa = per_user.size().to_dict(), per_user["spent"].sum().to_dict()
+def _with_totals(customers: list[dict], orders: list[dict]) -> list[dict]:
+    """Customers with ``total_orders`` and ``total_spent`` counted here from ``orders``."""
+    counts: dict[int, int] = {}
+    paisa: dict[int, int] = {}
+    for order in orders:
+        user = order["user_id"]
+        counts[user] = counts.get(user, 0) + 1
+        spent = 0 if order["order_status"] in UNSPENT else order["grand_total"]
+        paisa[user] = paisa.get(user, 0) + spent
+    return [
+        c
+        | {"total_orders": counts.get(c["user_id"], 0)}
+        | {"total_spent": (paisa.get(c["user_id"], 0) + 50) // 100}
+        for c in customers
+    ]
+
+
+def _base_records(store) -> tuple[list[dict], list[dict]]:
+    """Customers (without totals) and orders (money in paisa) as the API lists them."""
     customers = []
     for row in store.customers.to_dict("records"):
         address = _none(row["address_json"])
@@ -59,12 +73,10 @@ def records(store):
             "is_guest": row["is_guest"],
             "created_at": _stamp(row["created_at"]),
             "updated_at": _stamp(row["updated_at"]),
-            "total_orders": counts.get(row["user_id"], 0),
-            "total_spent": (paisa.get(row["user_id"], 0) + 50) // 100,
         }
         customers.append(record)
     orders_out = []
-    for row in orders.to_dict("records"):
+    for row in store.orders.to_dict("records"):
         record = {k: row[k] for k in ("order_id", "store_id", "user_id", "order_status")}
         record |= {k: row[k] for k in ("financial_status", "fulfillment_status")}
         record |= {m: row[f"{m}_paisa"] for m in MONEY}  # paisa; made taka per money mode
@@ -72,6 +84,13 @@ def records(store):
         record |= {"created_at": _stamp(row["created_at"]), "updated_at": _stamp(row["updated_at"])}
         orders_out.append(record)
     return customers, orders_out
+
+
+@pytest.fixture(scope="module")
+def records(store):
+    """Customer and order records as the API lists them, with their sort keys, built here."""
+    customers, orders = _base_records(store)
+    return _with_totals(customers, orders), orders
 
 
 def _taka(paisa: int, as_text: bool) -> float | str:
@@ -106,9 +125,8 @@ def _served_pages(client, path: str, params: dict[str, str], count: int) -> list
     ]
 
 
-@pytest.mark.parametrize("money_as_strings", [False, True])
-def test_list_pages_are_byte_identical_to_an_independent_rendering(records, money_as_strings):
-    customers, orders = records
+def _cases(customers: list[dict], orders: list[dict], money_as_strings: bool) -> list[tuple]:
+    """``(path, params, rows, keys, direction)`` for every list endpoint, sort and direction."""
     shown = [
         {k: _taka(v, money_as_strings) if k in MONEY else v for k, v in o.items()} for o in orders
     ]
@@ -124,17 +142,100 @@ def test_list_pages_are_byte_identical_to_an_independent_rendering(records, mone
         for direction in ("asc", "desc"):
             keys = [(o[sort], o["order_id"]) for o in orders]  # money sorts on paisa
             cases.append(("/orders", {"sort": f"{sort}:{direction}"}, shown, keys, direction))
-    buyer = orders[0]["user_id"]
-    own = [i for i, o in enumerate(orders) if o["user_id"] == buyer]
-    keys = [(orders[i]["created_at"], orders[i]["order_id"]) for i in own]
-    cases.append((f"/customers/{buyer}/orders", {}, [shown[i] for i in own], keys, "desc"))
+    return cases
+
+
+def _customer_orders_case(orders: list[dict], buyer: int, money_as_strings: bool) -> tuple:
+    own = [o for o in orders if o["user_id"] == buyer]
+    shown = [
+        {k: _taka(v, money_as_strings) if k in MONEY else v for k, v in o.items()} for o in own
+    ]
+    keys = [(o["created_at"], o["order_id"]) for o in own]
+    return (f"/customers/{buyer}/orders", {}, shown, keys, "desc")
+
+
+def _check_pages(api, cases: list[tuple]) -> None:
+    for path, params, rows, keys, direction in cases:
+        expected = _expected_pages(rows, keys, direction)
+        assert len(expected) >= 2
+        served = _served_pages(api, path, params, len(expected))
+        for page, (got, want) in enumerate(zip(served, expected, strict=True), start=1):
+            assert got == want, (path, params, page)
+
+
+@pytest.mark.parametrize("money_as_strings", [False, True])
+def test_list_pages_are_byte_identical_to_an_independent_rendering(records, money_as_strings):
+    customers, orders = records
+    cases = _cases(customers, orders, money_as_strings)
+    cases.append(_customer_orders_case(orders, orders[0]["user_id"], money_as_strings))
     with Sandbox(customers=SMALL, money_as_strings=money_as_strings) as url, bearer(url) as api:
-        for path, params, rows, keys, direction in cases:
-            expected = _expected_pages(rows, keys, direction)
-            assert len(expected) >= 2
-            served = _served_pages(api, path, params, len(expected))
-            for page, (got, want) in enumerate(zip(served, expected, strict=True), start=1):
-                assert got == want, (path, params, page)
+        _check_pages(api, cases)
+
+
+@pytest.mark.parametrize("money_as_strings", [False, True])
+def test_list_pages_stay_byte_identical_after_writes(store, money_as_strings):
+    """Create, change and delete customers, add orders and change their status, convert a
+    guest, all over HTTP; then every page equals a rendering of the changed records made here.
+
+    Timestamps the sandbox stamps are read from the single-record endpoints.
+    """
+    customers, orders = _base_records(store)
+    by_user = {c["user_id"]: c for c in customers}
+    buyer = orders[0]["user_id"]
+    guest = next(c["user_id"] for c in customers if c["is_guest"])
+    with Sandbox(customers=SMALL, money_as_strings=money_as_strings) as url, bearer(url) as api:
+        admin = httpx.Client(base_url=url + "/_sandbox", timeout=30)
+
+        def stamps(path: str) -> dict[str, str]:
+            data = api.get(path).json()["data"]
+            return {"created_at": data["created_at"], "updated_at": data["updated_at"]}
+
+        address = {"city": "Sylhet", "area": 'Zindabazar, "Lane" 2', "note": "দোকান"}
+        made = []
+        for n, name in enumerate(["Rahim Uddin", "Zara \u00c1lvarez", "Nusrat Jahan"]):
+            phone = f"0181{n:07d}"
+            body = {"name": name, "phone": phone, "email": f"new{n}@example.com"}
+            if n == 0:
+                body["address"] = address
+            created = api.post("/customers", json=body)
+            assert created.status_code == 201, created.text
+            user_id = created.json()["data"]["user_id"]
+            made.append(user_id)
+            record = {"user_id": user_id, "store_id": store.store_id, "name": name}
+            record |= {"email": body["email"], "phone": phone}
+            record |= {"address_json": address if n == 0 else None, "is_guest": 0}
+            by_user[user_id] = record | stamps(f"/customers/{user_id}")
+        changed = api.put(f"/customers/{buyer}", json={"name": "Aaron Changed", "email": None})
+        assert changed.status_code == 200, changed.text
+        by_user[buyer] |= {"name": "Aaron Changed", "email": None} | stamps(f"/customers/{buyer}")
+        assert api.delete(f"/customers/{made[2]}").status_code == 200
+        del by_user[made[2]]
+        assert admin.post(f"/customers/{guest}/convert").status_code == 200
+        by_user[guest] |= {"is_guest": 0} | stamps(f"/customers/{guest}")
+        for user_id, taka, status in ((made[0], 1460.5, "pending"), (buyer, 99.99, "delivered")):
+            added = admin.post(
+                "/orders", json={"user_id": user_id, "grand_total": taka, "order_status": status}
+            )
+            assert added.status_code == 201, added.text
+            order_id = added.json()["data"]["order_id"]
+            paisa = round(taka * 100)
+            record = {"order_id": order_id, "store_id": store.store_id, "user_id": user_id}
+            record |= {"order_status": status, "financial_status": "unpaid"}
+            record |= {"fulfillment_status": "unfulfilled", "sub_total": paisa, "tax": 0}
+            record |= {"shipping": 0, "discount": 0, "grand_total": paisa}
+            record |= {"payment_method": "cod", "note": None}
+            orders.append(record | stamps(f"/orders/{order_id}"))
+        spent = next(o for o in orders if o["order_status"] not in UNSPENT)
+        patched = admin.patch(f"/orders/{spent['order_id']}", json={"order_status": "cancelled"})
+        assert patched.status_code == 200, patched.text
+        spent |= {"order_status": "cancelled"} | stamps(f"/orders/{spent['order_id']}")
+        admin.close()
+
+        customers = _with_totals(list(by_user.values()), orders)
+        cases = _cases(customers, orders, money_as_strings)
+        for user_id in (buyer, made[0], spent["user_id"]):
+            cases.append(_customer_orders_case(orders, user_id, money_as_strings))
+        _check_pages(api, cases)
 
 
 def test_concurrent_reads_beside_writes_stay_consistent(store):
@@ -209,3 +310,35 @@ def test_a_read_inside_a_transaction_sees_its_writes_and_others_see_them_at_comm
         db.close()
     with pytest.raises(Exception, match="closed"):
         db.scalar("SELECT 1")
+
+
+def test_a_database_made_before_the_rendered_columns_gets_them_on_opening(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = Database(path)
+    db.add_store(generate_store(customers=40), "Demo Store")
+    db.close()
+    raw = sqlite3.connect(path)
+    for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_render_%'"):
+        raw.execute(f"DROP TRIGGER {name}")
+    raw.execute("ALTER TABLE customers DROP COLUMN api_json")
+    raw.execute("ALTER TABLE orders DROP COLUMN api_json")
+    raw.execute("ALTER TABLE orders DROP COLUMN api_json_text")
+    raw.commit()
+    raw.close()
+    db = Database(path)
+    try:
+        live = db.query(f"SELECT api_json, {CUSTOMER_JSON_SQL} AS live FROM customers")
+        assert len(live) == 40 and all(r["api_json"] == r["live"] for r in live)
+        for as_text, column in ((False, "api_json"), (True, "api_json_text")):
+            rows = db.query(
+                f"SELECT {column} AS kept, {order_json_sql(as_text)} AS live FROM orders"
+            )
+            assert rows and all(r["kept"] == r["live"] is not None for r in rows)
+        with db.transaction() as conn:  # the triggers are back: a change is rendered
+            conn.execute("UPDATE customers SET name = 'Renamed' WHERE user_id = 1")
+        assert (
+            json.loads(db.scalar("SELECT api_json FROM customers WHERE user_id = 1"))["name"]
+            == "Renamed"
+        )
+    finally:
+        db.close()

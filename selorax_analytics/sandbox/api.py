@@ -25,9 +25,9 @@ from selorax_analytics.sandbox.db import (
     ORDER_FIELDS,
     TOTAL_SPENT_SQL,
     Database,
+    json_column,
     now_text,
 )
-from selorax_analytics.sandbox.generator import ORDER_COLUMNS
 from selorax_analytics.sandbox.params import ApiProblem
 from selorax_analytics.sandbox.state import SandboxState
 
@@ -36,28 +36,6 @@ LIST_FIELDS = (
     "user_id, store_id, name, email, phone, address_json, is_guest, created_at, updated_at, "
     f"total_orders, {TOTAL_SPENT_SQL} AS total_spent"
 )
-# List pages are rendered to JSON by SQLite, one object per row in the fields' order, off the
-# event loop and with the interpreter lock released while SQLite works.
-_CUSTOMER_JSON = (
-    "json_object('user_id', user_id, 'store_id', store_id, 'name', name, 'email', email, "
-    "'phone', phone, 'address_json', json(address_json), 'is_guest', is_guest, "
-    "'created_at', created_at, 'updated_at', updated_at, 'total_orders', total_orders, "
-    f"'total_spent', {TOTAL_SPENT_SQL})"
-)
-
-
-def _money_sql(column: str, as_text: bool) -> str:
-    """Paisa to taka: a number (``x / 100.0``, as ``round(x / 100, 2)``) or ``"12.50"`` text."""
-    paisa = f"{column}_paisa"
-    if not as_text:
-        return f"{paisa} / 100.0"
-    sign = f"CASE WHEN {paisa} < 0 THEN '-' ELSE '' END"
-    return f"printf('%s%d.%02d', {sign}, abs({paisa}) / 100, abs({paisa}) % 100)"
-
-
-def _order_json(as_text: bool) -> str:
-    parts = (f"'{c}', {_money_sql(c, as_text) if c in MONEY else c}" for c in ORDER_COLUMNS)
-    return f"json_object({', '.join(parts)})"
 
 
 def _state(request: Request) -> SandboxState:
@@ -98,7 +76,8 @@ def _json_page(
 ) -> bytes:
     """The body of one list page, built by SQLite in one statement.
 
-    ``rows_sql`` selects one JSON object (text) per row, ``row``, ending in ``LIMIT ? OFFSET ?``;
+    ``rows_sql`` selects each row's JSON object, rendered when the row was written (see
+    :mod:`~selorax_analytics.sandbox.db`), as ``row``, ending in ``LIMIT ? OFFSET ?``;
     ``count_sql`` counts the rows of the same filter. One statement sees one snapshot, so the
     ``total`` always agrees with the rows, and the interpreter lock is released once for the
     whole page instead of once per row.
@@ -112,6 +91,21 @@ def _json_page(
     )
     body: bytes = db.scalar(sql, [*args, limit, (page - 1) * limit, page, limit, *args])
     return body
+
+
+def _rows_sql(table: str, key: str, column: str, clause: str, order: str) -> str:
+    """The rendered JSON of one page's rows, as ``row``, in the sort order (``order``, then key).
+
+    The page's keys come first, from the index alone where it covers the filter and sort, and
+    only the rows on the page are then read from the table: ``OFFSET`` steps over index entries
+    without reading the rows it skips. ``CROSS JOIN`` keeps the keys' order as the outer loop.
+    """
+    direction = order.rsplit(" ", 1)[1]
+    keys = (
+        f"SELECT {key} FROM {table} WHERE {clause} "
+        f"ORDER BY {order}, {key} {direction} LIMIT ? OFFSET ?"
+    )
+    return f"SELECT t.{column} AS row FROM ({keys}) AS k CROSS JOIN {table} AS t USING ({key})"
 
 
 async def _list_response(*args: Any) -> Response:
@@ -156,8 +150,9 @@ async def list_customers(request: Request) -> Response:
     return await _list_response(
         _state(request).db,
         f"SELECT COUNT(*) FROM customers WHERE {clause}",
-        f"SELECT {_CUSTOMER_JSON} AS row FROM customers WHERE {clause} "
-        f"ORDER BY {column} {direction}, user_id {direction} LIMIT ? OFFSET ?",
+        _rows_sql(
+            "customers", "user_id", json_column("customers"), clause, f"{column} {direction}"
+        ),
         args,
         page,
         limit,
@@ -306,8 +301,13 @@ async def _orders_page(
     return await _list_response(
         state.db,
         f"SELECT COUNT(*) FROM orders WHERE {clause}",
-        f"SELECT {_order_json(state.money_as_strings)} AS row FROM orders WHERE {clause} "
-        f"ORDER BY {order_by} {direction}, order_id {direction} LIMIT ? OFFSET ?",
+        _rows_sql(
+            "orders",
+            "order_id",
+            json_column("orders", state.money_as_strings),
+            clause,
+            f"{order_by} {direction}",
+        ),
         args,
         page,
         limit,

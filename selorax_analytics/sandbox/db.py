@@ -3,6 +3,11 @@
 Money is stored as integer paisa so every identity holds exactly; the API layer turns it into
 taka. ``total_orders`` and ``total_spent`` are kept up to date from the orders by triggers, so
 they are always computed from the orders, however the orders change.
+
+Each customer and order also keeps its API JSON object as text (``api_json``; orders also
+``api_json_text`` with money as numeric strings), rendered by triggers in the same statement as
+every insert or change of the row, including the totals the order triggers move. A list page is
+then a concatenation of current rows' text, read from the database on every request.
 """
 
 from __future__ import annotations
@@ -26,6 +31,62 @@ from selorax_analytics.sandbox.generator import ORDER_COLUMNS, UNSPENT_STATUSES,
 _UNSPENT = ", ".join(f"'{s}'" for s in UNSPENT_STATUSES)
 _SPENT = f"CASE WHEN {{o}}.order_status IN ({_UNSPENT}) THEN 0 ELSE {{o}}.grand_total_paisa END"
 
+#: ``total_spent`` in whole taka, rounded half up, from the running paisa sum.
+TOTAL_SPENT_SQL = "((spent_paisa + 50) / 100)"
+_MONEY = ("sub_total", "tax", "shipping", "discount", "grand_total")
+
+#: A customer as the list endpoints show it, one JSON object in the API's field order.
+CUSTOMER_JSON_SQL = (
+    "json_object('user_id', user_id, 'store_id', store_id, 'name', name, 'email', email, "
+    "'phone', phone, 'address_json', json(address_json), 'is_guest', is_guest, "
+    "'created_at', created_at, 'updated_at', updated_at, 'total_orders', total_orders, "
+    f"'total_spent', {TOTAL_SPENT_SQL})"
+)
+
+
+def _money_sql(column: str, as_text: bool) -> str:
+    """Paisa to taka: a number (``x / 100.0``, as ``round(x / 100, 2)``) or ``"12.50"`` text."""
+    paisa = f"{column}_paisa"
+    if not as_text:
+        return f"{paisa} / 100.0"
+    sign = f"CASE WHEN {paisa} < 0 THEN '-' ELSE '' END"
+    return f"printf('%s%d.%02d', {sign}, abs({paisa}) / 100, abs({paisa}) % 100)"
+
+
+def order_json_sql(as_text: bool) -> str:
+    """An order as the list endpoints show it; money as numbers or, ``as_text``, strings."""
+    parts = (f"'{c}', {_money_sql(c, as_text) if c in _MONEY else c}" for c in ORDER_COLUMNS)
+    return f"json_object({', '.join(parts)})"
+
+
+def json_column(table: str, money_as_strings: bool = False) -> str:
+    """The column holding each row's rendered JSON: customers, orders by money mode."""
+    return "api_json_text" if table == "orders" and money_as_strings else "api_json"
+
+
+_CUSTOMER_SOURCE = (
+    "user_id, store_id, name, email, phone, address_json, is_guest, created_at, updated_at, "
+    "total_orders, spent_paisa"
+)
+_ORDER_SOURCE = ", ".join(f"{c}_paisa" if c in _MONEY else c for c in ORDER_COLUMNS)
+#: Rendered columns, added to databases made before they existed, then filled by ``_RENDER``.
+_RENDERED = {"customers": ("api_json",), "orders": ("api_json", "api_json_text")}
+_RENDER = {
+    "customers": f"api_json = {CUSTOMER_JSON_SQL}",
+    "orders": f"api_json = {order_json_sql(False)}, api_json_text = {order_json_sql(True)}",
+}
+# A row is rendered after every insert and after every change of a field it shows (the JSON
+# columns are not among them, so rendering does not fire itself again).
+RENDER_TRIGGERS = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS {table}_render_{event} AFTER {event.upper()}{columns} "
+    f"ON {table} BEGIN UPDATE {table} SET {_RENDER[table]} WHERE {key} = NEW.{key}; END"
+    for table, key, source in (
+        ("customers", "user_id", _CUSTOMER_SOURCE),
+        ("orders", "order_id", _ORDER_SOURCE),
+    )
+    for event, columns in (("insert", ""), ("update", f" OF {source}"))
+)
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS stores (
     store_id INTEGER PRIMARY KEY, name TEXT NOT NULL, currency TEXT NOT NULL
@@ -35,7 +96,8 @@ CREATE TABLE IF NOT EXISTS customers (
     phone TEXT NOT NULL, address_json TEXT, is_guest INTEGER NOT NULL DEFAULT 0,
     is_phone_verified INTEGER NOT NULL DEFAULT 0, is_email_verified INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-    total_orders INTEGER NOT NULL DEFAULT 0, spent_paisa INTEGER NOT NULL DEFAULT 0
+    total_orders INTEGER NOT NULL DEFAULT 0, spent_paisa INTEGER NOT NULL DEFAULT 0,
+    api_json TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS customers_phone ON customers (store_id, phone);
 CREATE INDEX IF NOT EXISTS customers_created ON customers (store_id, created_at, user_id);
@@ -46,7 +108,8 @@ CREATE TABLE IF NOT EXISTS orders (
     order_status TEXT NOT NULL, financial_status TEXT NOT NULL, fulfillment_status TEXT NOT NULL,
     sub_total_paisa INTEGER NOT NULL, tax_paisa INTEGER NOT NULL, shipping_paisa INTEGER NOT NULL,
     discount_paisa INTEGER NOT NULL, grand_total_paisa INTEGER NOT NULL,
-    payment_method TEXT NOT NULL, note TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+    payment_method TEXT NOT NULL, note TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    api_json TEXT, api_json_text TEXT
 );
 CREATE INDEX IF NOT EXISTS orders_created ON orders (store_id, created_at, order_id);
 CREATE INDEX IF NOT EXISTS orders_updated ON orders (store_id, updated_at, order_id);
@@ -65,7 +128,8 @@ CREATE TRIGGER IF NOT EXISTS orders_delete AFTER DELETE ON orders BEGIN
     UPDATE customers SET total_orders = total_orders - 1,
         spent_paisa = spent_paisa - {_SPENT.format(o="OLD")} WHERE user_id = OLD.user_id;
 END;
-CREATE TRIGGER IF NOT EXISTS orders_update AFTER UPDATE ON orders BEGIN
+CREATE TRIGGER IF NOT EXISTS orders_update
+AFTER UPDATE OF user_id, order_status, grand_total_paisa ON orders BEGIN
     UPDATE customers SET total_orders = total_orders - 1,
         spent_paisa = spent_paisa - {_SPENT.format(o="OLD")} WHERE user_id = OLD.user_id;
     UPDATE customers SET total_orders = total_orders + 1,
@@ -73,8 +137,6 @@ CREATE TRIGGER IF NOT EXISTS orders_update AFTER UPDATE ON orders BEGIN
 END;
 """
 
-#: ``total_spent`` in whole taka, rounded half up, from the running paisa sum.
-TOTAL_SPENT_SQL = "((spent_paisa + 50) / 100)"
 CUSTOMER_FIELDS = (
     "user_id, store_id, name, email, phone, address_json, is_guest, is_phone_verified, "
     f"is_email_verified, created_at, updated_at, total_orders, {TOTAL_SPENT_SQL} AS total_spent"
@@ -162,6 +224,20 @@ class Database:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
+        self._render_existing()
+
+    def _render_existing(self) -> None:
+        """Add the rendered columns and their triggers to a database made before them."""
+        with self.transaction() as conn:
+            for table, columns in _RENDERED.items():
+                have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                missing = [c for c in columns if c not in have]
+                for column in missing:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+                if missing:
+                    conn.execute(f"UPDATE {table} SET {_RENDER[table]}")
+            for statement in RENDER_TRIGGERS:
+                conn.execute(statement)
 
     def close(self) -> None:
         with self._lock, self._readers_lock:
