@@ -312,14 +312,19 @@ def test_a_read_inside_a_transaction_sees_its_writes_and_others_see_them_at_comm
         db.scalar("SELECT 1")
 
 
-def test_a_database_made_before_the_rendered_columns_gets_them_on_opening(tmp_path):
+def test_a_database_made_before_the_rendered_columns_and_totals_gets_them_on_opening(tmp_path):
     path = tmp_path / "old.sqlite3"
     db = Database(path)
-    db.add_store(generate_store(customers=40), "Demo Store")
+    store40 = generate_store(customers=40)
+    db.add_store(store40, "Demo Store")
     db.close()
     raw = sqlite3.connect(path)
-    for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_render_%'"):
+    made_later = "name LIKE '%\\_render\\_%' ESCAPE '\\' OR name LIKE '%\\_totals\\_%' ESCAPE '\\'"
+    triggers = raw.execute(f"SELECT name FROM sqlite_master WHERE {made_later}").fetchall()
+    assert len(triggers) == 10
+    for (name,) in triggers:
         raw.execute(f"DROP TRIGGER {name}")
+    raw.execute("DROP TABLE list_totals")
     raw.execute("ALTER TABLE customers DROP COLUMN api_json")
     raw.execute("ALTER TABLE orders DROP COLUMN api_json")
     raw.execute("ALTER TABLE orders DROP COLUMN api_json_text")
@@ -334,8 +339,21 @@ def test_a_database_made_before_the_rendered_columns_gets_them_on_opening(tmp_pa
                 f"SELECT {column} AS kept, {order_json_sql(as_text)} AS live FROM orders"
             )
             assert rows and all(r["kept"] == r["live"] is not None for r in rows)
+        totals = db.query("SELECT store_id, customers, guests, orders FROM list_totals")
+        guests = int(store40.customers["is_guest"].sum())
+        assert totals == [
+            {
+                "store_id": store40.store_id,
+                "customers": 40,
+                "guests": guests,
+                "orders": len(store40.orders),
+            }
+        ]
         with db.transaction() as conn:  # the triggers are back: a change is rendered
             conn.execute("UPDATE customers SET name = 'Renamed' WHERE user_id = 1")
+            conn.execute("UPDATE customers SET is_guest = 1 - is_guest WHERE user_id = 1")
+        flipped = 1 if store40.customers.set_index("user_id").loc[1, "is_guest"] else -1
+        assert db.scalar("SELECT guests FROM list_totals") == guests - flipped
         assert (
             json.loads(db.scalar("SELECT api_json FROM customers WHERE user_id = 1"))["name"]
             == "Renamed"

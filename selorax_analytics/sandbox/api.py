@@ -93,6 +93,23 @@ def _json_page(
     return body
 
 
+#: Filters whose count ``list_totals`` keeps: the store's rows, customers without guests.
+_KEPT_TOTALS = {
+    ("customers", ("store_id = ?",)): "customers",
+    ("customers", ("store_id = ?", "is_guest = 0")): "customers - guests",
+    ("orders", ("store_id = ?",)): "orders",
+}
+
+
+def _count_sql(table: str, where: list[str]) -> str:
+    """How many rows of ``table`` match ``where``: read from ``list_totals`` when it keeps the
+    number (same parameters), else counted."""
+    kept = _KEPT_TOTALS.get((table, tuple(where)))
+    if kept is None:
+        return f"SELECT COUNT(*) FROM {table} WHERE {' AND '.join(where)}"
+    return f"SELECT ifnull(sum({kept}), 0) FROM list_totals WHERE store_id = ?"
+
+
 def _rows_sql(table: str, key: str, column: str, clause: str, order: str) -> str:
     """The rendered JSON of one page's rows, as ``row``, in the sort order (``order``, then key).
 
@@ -149,7 +166,7 @@ async def list_customers(request: Request) -> Response:
     clause = " AND ".join(where)
     return await _list_response(
         _state(request).db,
-        f"SELECT COUNT(*) FROM customers WHERE {clause}",
+        _count_sql("customers", where),
         _rows_sql(
             "customers", "user_id", json_column("customers"), clause, f"{column} {direction}"
         ),
@@ -300,7 +317,7 @@ async def _orders_page(
     order_by = f"{column}_paisa" if column == "grand_total" else column
     return await _list_response(
         state.db,
-        f"SELECT COUNT(*) FROM orders WHERE {clause}",
+        _count_sql("orders", where),
         _rows_sql(
             "orders",
             "order_id",

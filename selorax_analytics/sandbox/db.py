@@ -8,6 +8,10 @@ Each customer and order also keeps its API JSON object as text (``api_json``; or
 ``api_json_text`` with money as numeric strings), rendered by triggers in the same statement as
 every insert or change of the row, including the totals the order triggers move. A list page is
 then a concatenation of current rows' text, read from the database on every request.
+
+``list_totals`` keeps, per store, how many customers (and of them guests) and orders it has,
+moved by triggers on every insert, delete and change of store or guest flag, so the ``total``
+of an unfiltered list page is read instead of counted.
 """
 
 from __future__ import annotations
@@ -87,6 +91,40 @@ RENDER_TRIGGERS = tuple(
     for event, columns in (("insert", ""), ("update", f" OF {source}"))
 )
 
+
+def _moved(table: str, row: str, sign: str) -> str:
+    """Statements moving ``list_totals`` by ``row`` (``NEW`` or ``OLD``) of ``table``."""
+    if table == "customers":
+        change = f"customers = customers {sign} 1, guests = guests {sign} ({row}.is_guest != 0)"
+    else:
+        change = f"orders = orders {sign} 1"
+    ensure = f"INSERT OR IGNORE INTO list_totals (store_id) VALUES ({row}.store_id); "
+    return f"{ensure if row == 'NEW' else ''}UPDATE list_totals SET {change} WHERE store_id = {row}.store_id;"
+
+
+TOTALS_TRIGGERS = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS {table}_totals_{event} AFTER {event.upper()}{columns} "
+    f"ON {table} BEGIN {body} END"
+    for table, flags in (("customers", ", is_guest"), ("orders", ""))
+    for event, columns, body in (
+        ("insert", "", _moved(table, "NEW", "+")),
+        ("delete", "", _moved(table, "OLD", "-")),
+        (
+            "update",
+            f" OF store_id{flags}",
+            _moved(table, "OLD", "-") + " " + _moved(table, "NEW", "+"),
+        ),
+    )
+)
+#: The totals counted afresh, when a database is opened.
+_RECOUNT = (
+    "DELETE FROM list_totals",
+    "INSERT INTO list_totals (store_id, customers, guests) "
+    "SELECT store_id, COUNT(*), SUM(is_guest != 0) FROM customers GROUP BY store_id",
+    "INSERT INTO list_totals (store_id, orders) SELECT store_id, COUNT(*) FROM orders "
+    "GROUP BY store_id ON CONFLICT (store_id) DO UPDATE SET orders = excluded.orders",
+)
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS stores (
     store_id INTEGER PRIMARY KEY, name TEXT NOT NULL, currency TEXT NOT NULL
@@ -120,6 +158,10 @@ CREATE TABLE IF NOT EXISTS order_items (
     quantity INTEGER NOT NULL, sku TEXT
 );
 CREATE INDEX IF NOT EXISTS order_items_order ON order_items (order_id);
+CREATE TABLE IF NOT EXISTS list_totals (
+    store_id INTEGER PRIMARY KEY, customers INTEGER NOT NULL DEFAULT 0,
+    guests INTEGER NOT NULL DEFAULT 0, orders INTEGER NOT NULL DEFAULT 0
+);
 CREATE TRIGGER IF NOT EXISTS orders_insert AFTER INSERT ON orders BEGIN
     UPDATE customers SET total_orders = total_orders + 1,
         spent_paisa = spent_paisa + {_SPENT.format(o="NEW")} WHERE user_id = NEW.user_id;
@@ -224,10 +266,11 @@ class Database:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
-        self._render_existing()
+        self._prepare()
 
-    def _render_existing(self) -> None:
-        """Add the rendered columns and their triggers to a database made before them."""
+    def _prepare(self) -> None:
+        """Add the rendered columns, the totals and their triggers to a database made before
+        them; count the totals afresh."""
         with self.transaction() as conn:
             for table, columns in _RENDERED.items():
                 have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
@@ -236,7 +279,7 @@ class Database:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
                 if missing:
                     conn.execute(f"UPDATE {table} SET {_RENDER[table]}")
-            for statement in RENDER_TRIGGERS:
+            for statement in (*RENDER_TRIGGERS, *TOTALS_TRIGGERS, *_RECOUNT):
                 conn.execute(statement)
 
     def close(self) -> None:
