@@ -182,6 +182,10 @@ class Sandbox:
             lifespan="off",
             backlog=BACKLOG,
             timeout_keep_alive=30,
+            # httptools when installed (about 0.15 ms less CPU a request than h11), asyncio's
+            # own loop always: uvloop would change the event-loop policy of the whole process.
+            http="auto",
+            loop="asyncio",
         )
 
     def _socket(self) -> socket.socket:
