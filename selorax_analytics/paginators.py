@@ -6,13 +6,17 @@ every page must report the same ``total`` and the rows must be exactly ``total``
 When the totals disagree the store changed during the walk; the pages read before the last
 change are read again (the pages that may have moved) until all agree. Creations and deletions
 in equal numbers leave ``total`` unchanged, so a finished walk is also checked against the most
-recently updated rows (one request, ``sort=updated_at:desc``); if they differ from what was read,
-every page is read again. What moved is reported. A walk that cannot be made consistent raises :class:`IncompleteLoadError`.
+recently updated rows (one request, ``sort=updated_at:desc``): if it holds a row the walk did not
+read at all (created meanwhile), every page is read again. A row that was read, but was updated
+since, is replaced by its newer version from that check (an update moves no row between pages,
+so nothing is read again for it). What moved is reported. A walk that cannot be made consistent
+raises :class:`IncompleteLoadError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -76,6 +80,8 @@ class WalkReport:
     total_final: int | None = None
     added: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
+    #: Rows replaced by the newer version the newest-rows check returned.
+    refreshed: int = 0
 
     @property
     def changed(self) -> bool:
@@ -91,6 +97,7 @@ class WalkReport:
             "total_final": self.total_final,
             "added": list(self.added),
             "removed": list(self.removed),
+            "refreshed": self.refreshed,
         }
 
 
@@ -237,6 +244,7 @@ class PageWalker:
             prepared = None
             self.report.rounds += 1
             reread_all = True
+            self.report.refreshed = 0  # every row is read again
             first_ids = first_ids if first_ids is not None else self._ids(self._pages)
             self._pages.clear()
             self._fetch_pages(range(1, max(1, math.ceil(total / self.limit)) + 1))
@@ -261,7 +269,8 @@ class PageWalker:
             # the check is awaited even when prepare failed; its own failure is raised first
             newest = pending.result()
         self.report.requests += 1
-        return self._verified(newest, total), prepared
+        verified, refreshed = self._verified(newest, total)
+        return verified, None if refreshed else prepared
 
     def _complete_rows(self, total: int) -> list[dict[str, Any]] | None:
         """The rows of pages 1..ceil(total/limit) if they are ``total`` distinct ids, else None."""
@@ -280,18 +289,35 @@ class PageWalker:
         last = [r.get("created_at") for p in self._pages.values() for r in p.records[-1:]]
         return any(pd.Timestamp(str(s)) >= began for s in last if s)
 
-    def _verified(self, newest: Page, total: int) -> bool:
-        """Whether the most recently updated rows (``newest``) are the ones read, as read."""
+    def _verified(self, newest: Page, total: int) -> tuple[bool, bool]:
+        """``(verified, refreshed)`` against the most recently updated rows (``newest``).
+
+        Verified: every one of them was read and ``total`` is unchanged. Rows read in an older
+        version than ``newest`` holds are replaced by that version (``refreshed``).
+        """
         self._latest_total = newest.total
-        wanted = {int(r[self.id_field]): str(r.get("updated_at")) for r in newest.records}
-        matched: set[int] = set()  # a set: a row read twice counts once
-        for p in self._pages.values():
-            for r in p.records:
+        latest = {int(r[self.id_field]): r for r in newest.records}
+        found: set[int] = set()  # a set: a row read twice counts once
+        refreshed = False
+        for number, p in list(self._pages.items()):
+            records = p.records
+            for index, r in enumerate(records):
                 key = int(r[self.id_field])
-                stamp = wanted.get(key)
-                if stamp is not None and stamp == str(r.get("updated_at")):
-                    matched.add(key)
-        return len(matched) == len(wanted) and newest.total == total
+                newer = latest.get(key)
+                if newer is None:
+                    continue
+                found.add(key)
+                if str(newer.get("updated_at")) != str(r.get("updated_at")):
+                    if records is p.records:  # copy on first change; pages are shared
+                        records = list(p.records)
+                    records[index] = newer
+            if records is not p.records:
+                self._pages[number] = dataclasses.replace(p, records=records)
+                self.report.refreshed += sum(
+                    a is not b for a, b in zip(records, p.records, strict=True)
+                )
+                refreshed = True
+        return len(found) == len(latest) and newest.total == total, refreshed
 
     def _ids(self, pages: dict[int, Page]) -> set[int]:
         return {int(r[self.id_field]) for p in pages.values() for r in p.records}
@@ -304,6 +330,11 @@ class PageWalker:
         ids = [int(r[self.id_field]) for r in rows]
         unique = set(ids)
         self.report.total_final = total
+        if self.report.refreshed:
+            logger.info(
+                "%d row(s) were updated during the load; kept in their newer version.",
+                self.report.refreshed,
+            )
         if self._stale(total) or len(unique) != len(ids) or len(ids) != total:
             raise IncompleteLoadError(
                 f"The walk read {len(unique)} distinct rows ({len(ids) - len(unique)} repeated) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import threading
 
@@ -241,3 +242,34 @@ def test_interrupted_load_resumes_without_refetching(small, small_frames):
     assert got.attrs["selorax"]["requests"] == pages - len(finished) + 1
     pd.testing.assert_frame_equal(got, small_frames[1])
     assert not journal.exists() and folder is None
+
+
+def test_customer_updated_during_the_walk_is_kept_in_its_newer_version(small, caplog):
+    admin = Client(small.base_url, token=DEMO_TOKEN)
+    first_page = admin.list_customers(include_guests=True, sort="created_at:asc", limit=250)
+    target = first_page.records[3]
+    state = {"pages": 0}
+
+    def meddle(request, response):
+        if request.url.path.endswith("/customers") and request.method == "GET":
+            state["pages"] += 1
+            if state["pages"] == 2:  # page 1 has been read: rename one of its customers
+                admin.update_customer(target["user_id"], name="Renamed Meanwhile")
+        return None
+
+    client = Client(small.base_url, token=DEMO_TOKEN, transport=Hooked(meddle), max_concurrency=2)
+    pages = math.ceil(first_page.total / 250)
+    try:
+        with caplog.at_level(logging.INFO, logger="selorax_analytics"):
+            got = load_customers(client, cache=False, progress=False)
+        truth = load_customers(admin, cache=False, progress=False)
+        pd.testing.assert_frame_equal(got, truth)
+        row = got.loc[got["user_id"] == target["user_id"]].iloc[0]
+        assert row["name"] == "Renamed Meanwhile"
+        assert row["updated_at"] > pd.Timestamp(target["updated_at"])
+        # the newer version came with the newest-rows check: no page was read again
+        assert state["pages"] == pages + 1
+        assert got.attrs["selorax"]["repair"] is None
+        assert any("updated during the load" in r.getMessage() for r in caplog.records)
+    finally:
+        admin.update_customer(target["user_id"], name=target["name"])
