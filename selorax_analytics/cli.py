@@ -193,9 +193,9 @@ def _load(args: argparse.Namespace, *, orders_only: bool = False) -> tuple[Any, 
 
     client = _client(args)
     options = {"refresh": args.refresh, "progress": not args.no_progress}
-    orders = sa.load_orders(client, **options)
-    customers = None if orders_only else sa.load_customers(client, **options)
-    return customers, orders
+    if orders_only:
+        return None, sa.load_orders(client, **options)
+    return sa.load_store(client, **options)
 
 
 def _as_of(args: argparse.Namespace) -> str:
@@ -281,8 +281,7 @@ def _fetch(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     client = _client(args)
     options = {"refresh": args.refresh, "progress": not args.no_progress, "since": args.since}
-    customers = sa.load_customers(client, **options)
-    orders = sa.load_orders(client, **options)
+    customers, orders = sa.load_store(client, **options)
     seconds = time.perf_counter() - start
     cache = str(cache_dir_for(client))
     summary = {

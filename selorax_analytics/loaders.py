@@ -212,6 +212,7 @@ def load_store(
     client: Client | None = None,
     *,
     include_guests: bool = True,
+    since: Any = None,
     cache: CacheOption = True,
     refresh: Refresh = "auto",
     max_age: float = DEFAULT_MAX_AGE,
@@ -228,8 +229,12 @@ def load_store(
     ----------
     client
         A :class:`Client`; default :func:`connect`.
-    include_guests, cache, refresh, max_age, progress
-        As in :func:`load_customers` and :func:`load_orders` (all orders, no filters).
+    include_guests
+        As in :func:`load_customers`.
+    since
+        Only customers, and orders, created on or after this date or date-time (UTC when naive).
+    cache, refresh, max_age, progress
+        As in :func:`load_customers` and :func:`load_orders`.
 
     Returns
     -------
@@ -247,8 +252,10 @@ def load_store(
     >>> customers, orders = load_store(connect())
     """
     check_options(refresh, max_age, cache)
+    check.timestamp("since", since)  # refused before any request
     client = client if client is not None else connect()
     options: dict[str, Any] = {
+        "since": since,
         "cache": cache,
         "refresh": refresh,
         "max_age": max_age,

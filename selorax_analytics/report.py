@@ -205,11 +205,10 @@ def _summary_and_exports(client: Client, out: Path, as_of: str, *, progress: boo
     from selorax_analytics.cohorts import cohort_table
     from selorax_analytics.conversion import guest_conversion
     from selorax_analytics.exports import export_segments
-    from selorax_analytics.loaders import load_customers, load_history, load_orders
+    from selorax_analytics.loaders import load_history, load_store
     from selorax_analytics.rfm import rfm_segments, segment_summary
 
-    customers = load_customers(client, progress=progress)
-    orders = load_orders(client, progress=progress)
+    customers, orders = load_store(client, progress=progress)
     rfm = rfm_segments(orders, as_of=as_of)
     segments = segment_summary(rfm)
     cohorts = cohort_table(orders, as_of=as_of, period="M")

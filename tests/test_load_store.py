@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from selorax_analytics.client import Client
-from selorax_analytics.exceptions import DataError
+from selorax_analytics.exceptions import DataError, ValidationError
 from selorax_analytics.loaders import load_customers, load_orders, load_store
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
@@ -145,3 +145,19 @@ def test_known_store_sends_no_early_page_and_fresh_cache_is_served(small, tmp_pa
         (f"{API}/store", "demo-read-customers"): 1,
         (f"{API}/customers", "demo-read-customers"): 1,
     }
+
+
+def test_since_applies_to_both_lists(small, small_frames):
+    customers, orders = small_frames
+    since = pd.Timestamp("2025-06-01", tz="UTC")
+    client = Client(small.base_url, token=DEMO_TOKEN)
+    got_c, got_o = load_store(client, since="2025-06-01", cache=False, progress=False)
+    want_c = by_id(customers[customers["created_at"] >= since], "user_id")
+    want_o = by_id(orders[orders["created_at"] >= since], "order_id")
+    assert 0 < len(want_c) < len(customers) and 0 < len(want_o) < len(orders)
+    assert got_c["user_id"].tolist() == want_c["user_id"].tolist()
+    assert got_o["order_id"].tolist() == want_o["order_id"].tolist()
+    small.reset_counts()
+    with pytest.raises(ValidationError, match="since"):
+        load_store(client, since="last tuesday", progress=False)
+    assert small.request_counts() == {}
