@@ -29,7 +29,7 @@ from selorax_analytics.paginators import Page
 DEFAULT_BASE_URL = "https://api.selorax.io"
 API_PREFIX = "/api/apps/v1"
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_CONCURRENCY = 16
+DEFAULT_MAX_CONCURRENCY = 32
 DEFAULT_MAX_RETRIES = 8
 DEFAULT_MAX_RETRY_WAIT = 120.0
 CUSTOMER_SORTS = ("created_at", "updated_at", "name")
