@@ -512,6 +512,16 @@ def test_search_treats_wildcards_literally(api):
     assert api.get("/customers?search=_").json()["pagination"]["total"] == 0
 
 
+@pytest.mark.parametrize("term", ["\x00", "Rahim\x00", "\n", "\x7f"])
+def test_search_with_a_control_character_is_refused(api, term):
+    # SQLite's LIKE stops at a NUL byte: unrefused, "%00" matched every customer
+    response = api.get("/customers", params={"search": term, "include_guests": "true"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error" and "'search'" in body["message"]
+    assert "control characters" in body["message"]
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -3,7 +3,8 @@
 Assumptions where the documents are silent (also in the README):
 - ``GET /orders/{order_id}`` puts the line items in an ``items`` list.
 - ``DELETE /customers/{user_id}`` answers ``{"message": "Customer deleted.", "status": 200}``.
-- ``search`` matches a case-insensitive substring of name, e-mail or phone.
+- ``search`` matches a case-insensitive substring of name, e-mail or phone; a search holding a
+  control character (NUL, newline) is refused with a 400.
 - ``until`` is inclusive: orders created on or before that instant.
 - Validation errors carry ``code: "validation_error"``; 404 bodies carry no code, as documented.
 """
@@ -150,11 +151,12 @@ async def list_customers(request: Request) -> Response:
     if since is not None:
         where.append("created_at >= ?")
         args.append(since)
-    if q.get("search"):
+    text = params.search(q)
+    if text is not None:
         where.append(
             "(name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')"
         )
-        args += [_like(q["search"])] * 3
+        args += [_like(text)] * 3
     orders_min = params.integer(q, "total_orders_min", None, 0)
     if orders_min is not None:
         where.append("total_orders >= ?")

@@ -124,3 +124,17 @@ def address_field(body: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     if value is not None and not isinstance(value, dict):
         raise ApiProblem(400, f"'{name}' must be a JSON object or null.", "validation_error")
     return value
+
+
+def search(query: Mapping[str, str]) -> str | None:
+    """The ``search`` text, or ``None``; control characters are refused.
+
+    SQLite's ``LIKE`` stops reading a pattern at a NUL byte, so ``%00`` would match every
+    customer; a search for a control character cannot match a name, e-mail or phone anyway.
+    """
+    value = query.get("search")
+    if not value:
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise bad("search", value, "text without control characters (a name, e-mail or phone)")
+    return value
