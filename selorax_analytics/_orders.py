@@ -20,10 +20,11 @@ import pandas as pd
 
 from selorax_analytics._loading import Progress, retype, sort_frame, to_frame, upsert
 from selorax_analytics._loadrun import Load, walk_customers
+from selorax_analytics._sublists import walk_each
 from selorax_analytics.cache import CorruptCache, Entry
 from selorax_analytics.client import Client
 from selorax_analytics.exceptions import NotFoundError, PermissionDeniedError
-from selorax_analytics.paginators import MAX_PAGE_SIZE, walk_each
+from selorax_analytics.paginators import MAX_PAGE_SIZE
 
 logger = logging.getLogger("selorax_analytics")
 
