@@ -1,6 +1,6 @@
 """Loader benchmarks against the sandbox with 50 ms latency per request (the demo store).
 
-Run: ``.venv/bin/python bench/bench_loader.py [--big] [--sequential-sample N]``
+Run: ``.venv/bin/python bench/bench_loader.py [--big] [--larger N] [--sequential-sample N]``
 
 Prints, with ratios measured in this one run:
 1. full load (customers with guests + orders): a naive page walk (``limit=50``, one page at a
@@ -13,7 +13,8 @@ Prints, with ratios measured in this one run:
 4. the per-customer fallback against a sequential walk of the same endpoints (on a sample of
    customers, extrapolated);
 5. with ``--big`` (or ``--big-only``): a cached load of 1,000,000 customers and about
-   10,000,000 orders (seconds, peak RSS).
+   10,000,000 orders (seconds, peak RSS);
+6. with ``--larger N``: the full load of section 1 on a demo store of ``N`` people.
 """
 
 from __future__ import annotations
@@ -131,9 +132,11 @@ class SandboxProcess:
     and ``request_counts`` (through the sandbox-only ``/_sandbox/requests`` endpoints).
     """
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, customers: int | None = None) -> None:
         command = [sys.executable, "-m", "selorax_analytics.cli", "sandbox", "--port", "0"]
         command += ["--latency", str(latency * 1000)]
+        if customers is not None:
+            command += ["--customers", str(customers)]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         banner = self.process.stdout.readline()
@@ -346,6 +349,12 @@ def main() -> None:
     parser.add_argument("--big", action="store_true", help="also the 1M-customer cached load")
     parser.add_argument("--big-only", action="store_true", help="only the 1M-customer cached load")
     parser.add_argument("--sequential-sample", type=int, default=300)
+    parser.add_argument(
+        "--larger",
+        type=int,
+        metavar="N",
+        help="also the full load of a demo store of N people, sandbox in its own process",
+    )
     args = parser.parse_args()
     print(
         f"machine: {os.cpu_count()} cores, "
@@ -377,6 +386,17 @@ def main() -> None:
         fallback(server, args.sequential_sample)
     finally:
         server.stop()
+    if args.larger:
+        larger_c, larger_o = api_frames(generate_store(customers=args.larger))
+        remote = SandboxProcess(LATENCY, customers=args.larger)
+        try:
+            print(
+                f"\n== a larger store ({len(larger_c):,} customers, {len(larger_o):,} orders), "
+                "the sandbox in a process of its own"
+            )
+            full_load(remote, larger_c, larger_o)
+        finally:
+            remote.stop()
     if args.big:
         with tempfile.TemporaryDirectory() as tmp:
             big(Path(tmp))
