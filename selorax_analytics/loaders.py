@@ -99,7 +99,8 @@ def load_customers(
     first = partial(
         customers_page, include_guests=bool(include_guests), since=since_text, page=1, sort=FIRST
     )
-    load = start("customers", client, params, defaults, cache, progress, first)
+    online = refresh != "never"  # offline: no page goes out early
+    load = start("customers", client, params, defaults, cache, progress, first if online else None)
     cached = read_cached(load)
     served = serve_cached(load, cached, refresh, max_age)
     if served is not None:
@@ -199,7 +200,8 @@ def load_orders(
     }
     defaults = {"since": None, "until": None, "status": None}
     first = partial(orders_page, params=params, page=1, sort=FIRST)
-    load = start("orders", client, params, defaults, cache, progress, first)
+    online = refresh != "never"  # offline: no page goes out early
+    load = start("orders", client, params, defaults, cache, progress, first if online else None)
     cached = read_cached(load)
     served = serve_cached(load, cached, refresh, max_age)
     if served is not None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import httpx
 import pandas as pd
 import pytest
 
 from selorax_analytics.client import Client
-from selorax_analytics.exceptions import DataError, ValidationError
+from selorax_analytics.exceptions import CacheError, DataError, ValidationError
 from selorax_analytics.loaders import load_customers, load_orders, load_store
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
@@ -161,3 +162,13 @@ def test_since_applies_to_both_lists(small, small_frames):
     with pytest.raises(ValidationError, match="since"):
         load_store(client, since="last tuesday", progress=False)
     assert small.request_counts() == {}
+
+
+def test_offline_load_sends_no_page_early(small, tmp_path):
+    client = Client(small.base_url, token=DEMO_TOKEN)
+    small.reset_counts()
+    with pytest.raises(CacheError, match="refresh='never'"):
+        load_orders(client, cache=tmp_path, refresh="never", progress=False)
+    time.sleep(0.5)  # room for a page that went out in the background to arrive
+    # the store lookup names the (empty) cache folder; no list is read
+    assert small.request_counts() == {(f"{API}/store", "demo-full"): 1}
