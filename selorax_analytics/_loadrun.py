@@ -37,13 +37,15 @@ class Load:
     params: dict[str, Any]
     entry: Entry | None
     progress: bool
-    started: float = field(default_factory=time.monotonic)
-    stats: dict[str, Any] = field(default_factory=dict)
+    #: When the load began (``time.monotonic``), and the client's request count then; the
+    #: store lookup that names the cache folder is part of the load.
+    started: float
+    sent: int
     #: Page 1 of the main walk, requested alongside the store lookup (see :func:`start`).
     early: Future[Any] | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.sent = self.client.requests_sent
         self.stats.update(source="api", refresh="full", pages=0, repair=None, changes=None)
 
     def journal(self, purpose: str) -> Journal | None:
@@ -146,14 +148,12 @@ def start(
     """
     client = client if client is not None else connect()
     name = dataset_name(kind, params, defaults)
-    sent = client.requests_sent
+    started, sent = time.monotonic(), client.requests_sent
     early = None
     if cache is not False and first_page is not None and not store_known(client, cache):
         early = client.pool.submit(first_page, client)
     entry = None if cache is False else Entry(cache_dir_for(client, cache), name)
-    load = Load(client, kind, name, params, entry, progress, early=early)
-    load.sent = sent
-    return load
+    return Load(client, kind, name, params, entry, progress, started, sent, early)
 
 
 def read_cached(load: Load) -> tuple[pd.DataFrame, dict[str, Any]] | None:
