@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from selorax_analytics import __version__
+from selorax_analytics._cli_output import emit
 from selorax_analytics.exceptions import SeloraxError
 
 FORMATS = ("csv", "xlsx", "sms", "meta", "google", "mailchimp")
@@ -219,58 +220,6 @@ def _segment_map(name: str) -> Any:
     return sa.RFM_SEGMENTS_WITH_LOST if name == "with-lost" else sa.DEFAULT_RFM_SEGMENTS
 
 
-# --- output ------------------------------------------------------------------------------------
-
-
-def _jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    text = frame.to_json(orient="records", date_format="iso", date_unit="s", force_ascii=False)
-    return list(json.loads(text))
-
-
-def _flat(frame: pd.DataFrame) -> pd.DataFrame:
-    """Index as columns, column labels as text: the shape scripts want."""
-    out = frame.reset_index() if frame.index.name is not None else frame.copy()
-    out.columns = [str(c) for c in out.columns]
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.PeriodDtype):
-            out[column] = out[column].astype("str")
-    return out
-
-
-def _table_text(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "(no rows)"
-    return frame.to_string(index=False, float_format=lambda v: f"{v:,.2f}", na_rep="")
-
-
-def _emit(args: argparse.Namespace, tables: dict[str, pd.DataFrame], notes: Sequence[str]) -> None:
-    """Print (or write to ``--out``) one or more tables in the shape asked for."""
-    flat = {name: _flat(t) for name, t in tables.items()}
-    if args.json:
-        payload: Any = {n: _jsonable(t) for n, t in flat.items()}
-        if len(payload) == 1:
-            payload = next(iter(payload.values()))
-        text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-    elif args.csv:
-        parts = [t.to_csv(index=False) for t in flat.values()]
-        text = (
-            "\n".join(parts)
-            if len(parts) == 1
-            else "\n".join(f"# {n}\n{p}" for n, p in zip(flat, parts, strict=True))
-        )
-    else:
-        blocks = [
-            (f"{n}\n{_table_text(t)}" if len(flat) > 1 else _table_text(t)) for n, t in flat.items()
-        ]
-        text = "\n\n".join([*blocks, *notes]) + "\n"
-    out = getattr(args, "out", None)
-    if out:
-        Path(out).write_text(text, encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-
-
 # --- subcommands -------------------------------------------------------------------------------
 
 
@@ -311,7 +260,7 @@ def _rfm(args: argparse.Namespace) -> int:
     rfm = sa.rfm_segments(orders, as_of=as_of, segment_map=_segment_map(args.segments))
     table = rfm if args.customers else sa.segment_summary(rfm)
     notes = [f"as of {as_of}: {len(rfm):,} customers with a valid order"]
-    _emit(args, {"rfm": table}, notes)
+    emit(args, {"rfm": table}, notes)
     return 0
 
 
@@ -328,7 +277,7 @@ def _cohorts(args: argparse.Namespace) -> int:
     notes = [f"{args.metric} by {args.by} cohort, period {args.period}, as of {as_of}"]
     if partial:
         notes.append(f"the period {partial} is partial (it holds as_of)")
-    _emit(args, {"cohorts": table}, notes)
+    emit(args, {"cohorts": table}, notes)
     return 0
 
 
@@ -343,7 +292,7 @@ def _guests(args: argparse.Namespace) -> int:
     )
     names = ["groups", "cohorts", "funnel", *(["people"] if args.people else [])]
     tables = {n: getattr(result, n) for n in names}
-    _emit(args, tables, [f"as of {as_of}, conversion window {args.window_days} days"])
+    emit(args, tables, [f"as of {as_of}, conversion window {args.window_days} days"])
     return 0
 
 
@@ -376,7 +325,7 @@ def _export(args: argparse.Namespace) -> int:
         }
         for r in results.values()
     ]
-    _emit(_without_out(args), {"export": pd.DataFrame(rows)}, [f"as of {as_of}"])
+    emit(_without_out(args), {"export": pd.DataFrame(rows)}, [f"as of {as_of}"])
     return 0
 
 

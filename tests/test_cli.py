@@ -175,6 +175,13 @@ def test_rfm_table_is_readable(store, monkeypatch, capsys, tmp_path):
     rows = read_rows(target)
     assert len(rows) == _valid_orders_sql(store)[0]
     assert list(rows[0])[:2] == ["user_id", "first_order_at"]
+    # written whole through a temporary file and a rename, into a folder made for it
+    nested = tmp_path / "reports" / "rfm.csv"
+    code, _, err = run_here(store, monkeypatch, capsys, "rfm", "--as-of", AS_OF, "--csv",
+                            "--customers", "--out", str(nested))  # fmt: skip
+    assert code == 0, err
+    assert nested.read_bytes() == target.read_bytes()
+    assert sorted(p.name for p in nested.parent.iterdir()) == ["rfm.csv"]
 
 
 def test_demo_store_defaults_to_its_own_as_of(store, monkeypatch, capsys):
