@@ -20,7 +20,8 @@ import pytest
 from _sandbox_helpers import bearer
 
 from selorax_analytics.sandbox import Sandbox, generate_store
-from selorax_analytics.sandbox.db import CUSTOMER_JSON_SQL, Database, order_json_sql
+from selorax_analytics.sandbox.db import Database
+from selorax_analytics.sandbox.sql import CUSTOMER_JSON_SQL, order_json_sql
 
 SMALL = 300  # people in the small store; the generator's default seed
 UNSPENT = ("cancelled", "returned", "failed")  # the sandbox's documented assumption

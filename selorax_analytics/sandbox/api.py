@@ -21,15 +21,14 @@ from starlette.responses import JSONResponse, Response
 
 from selorax_analytics.sandbox import params
 from selorax_analytics.sandbox.auth import Credential
-from selorax_analytics.sandbox.db import (
+from selorax_analytics.sandbox.db import Database, now_text
+from selorax_analytics.sandbox.params import ApiProblem
+from selorax_analytics.sandbox.sql import (
     CUSTOMER_FIELDS,
     ORDER_FIELDS,
     TOTAL_SPENT_SQL,
-    Database,
     json_column,
-    now_text,
 )
-from selorax_analytics.sandbox.params import ApiProblem
 from selorax_analytics.sandbox.state import SandboxState
 
 MONEY = ("sub_total", "tax", "shipping", "discount", "grand_total")
