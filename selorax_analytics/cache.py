@@ -90,8 +90,15 @@ def atomic_write(path: Path, data: bytes | Callable[[str], None]) -> None:
         raise
 
 
-#: One store lookup at a time, so loads started together ask ``GET /store`` once.
-_LOOKUP = threading.Lock()
+#: One store lookup at a time per credential, so loads started together ask ``GET /store``
+#: once; loads of other stores (an agency's many clients) do not wait for it.
+_LOOKUPS: dict[str, threading.Lock] = {}
+_LOOKUPS_LOCK = threading.Lock()
+
+
+def _lookup_lock(key: str) -> threading.Lock:
+    with _LOOKUPS_LOCK:
+        return _LOOKUPS.setdefault(key, threading.Lock())
 
 
 def _host_dir(client: Client, cache: bool | str | os.PathLike[str]) -> Path:
@@ -119,7 +126,8 @@ def store_known(client: Client, cache: bool | str | os.PathLike[str] = True) -> 
 def _store_key(client: Client, host_dir: Path) -> str:
     if client.store_id is not None:
         return f"store-{client.store_id}"
-    with _LOOKUP:
+    key, _ = _known_stores(client, host_dir)
+    with _lookup_lock(f"{host_dir}|{key}"):
         return _look_up_store(client, host_dir)
 
 
@@ -132,8 +140,10 @@ def _look_up_store(client: Client, host_dir: Path) -> str:
         name = f"store-{int(store)}" if store is not None else f"token-{key[:12]}"
     except (ApiError, ConnectionFailedError, TypeError, ValueError):
         name = f"token-{key[:12]}"
-    known[key] = name
-    atomic_write(host_dir / "stores.json", json.dumps(known, indent=1).encode())
+    with _lookup_lock(str(host_dir)):  # other tokens' lookups may have written meanwhile
+        _, known = _known_stores(client, host_dir)
+        known[key] = name
+        atomic_write(host_dir / "stores.json", json.dumps(known, indent=1).encode())
     return name
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pandas as pd
@@ -16,6 +18,7 @@ from selorax_analytics.loaders import load_customers, load_history, load_orders
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
     DEMO_TOKEN,
+    SECOND_STORE_TOKEN,
     Credential,
     Sandbox,
     api_frames,
@@ -187,3 +190,32 @@ def test_journal_keeps_pages_whose_text_holds_line_separators(tmp_path):
         handle.write(b'{"key": "page:3", "total": 2, "recor')
     assert set(Journal(path, "fingerprint").done()) == {"page:1", "page:2"}
     assert Journal(path, "other fingerprint").done() == {}
+
+
+class SlowStoreLookup(httpx.HTTPTransport):
+    """Real HTTP; each ``GET /store`` answer is held until every token's lookup has started."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        super().__init__()
+        self.barrier = barrier
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/store"):
+            self.barrier.wait(10)  # the lookups of the tokens overlap
+        return super().handle_request(request)
+
+
+def test_lookups_of_several_tokens_run_together_and_all_are_remembered(store, tmp_path):
+    tokens = [DEMO_TOKEN, SECOND_STORE_TOKEN, SECRET_TOKEN]
+    barrier = threading.Barrier(len(tokens))
+    clients = [Client(store.base_url, token=t, transport=SlowStoreLookup(barrier)) for t in tokens]
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        folders = list(pool.map(lambda c: cache_dir_for(c, tmp_path), clients))
+    # one lookup per token, all at once (a single lock over all of them would break the barrier)
+    assert [f.name for f in folders] == ["store-22", "store-23", "store-22"]
+    assert sum(n for (e, _), n in store.request_counts().items() if e.endswith("/store")) == 3
+    # every token's store is remembered, none lost to another lookup writing meanwhile
+    store.reset_counts()
+    again = [cache_dir_for(Client(store.base_url, token=t), tmp_path) for t in tokens]
+    assert again == folders and store.request_counts() == {}
+    assert SECRET_TOKEN not in (folders[0].parent / "stores.json").read_text()
