@@ -24,6 +24,9 @@ from selorax_analytics.paginators import MAX_PAGE_SIZE, PageWalker, WalkReport
 logger = logging.getLogger("selorax_analytics")
 
 Refresh = Literal["auto", "full", "never"]
+#: The order a full walk reads a list in (oldest first: rows created meanwhile land at the end).
+#: Page 1 sent early (see :func:`start`) is page 1 of this order.
+WALK_ORDER = "created_at:asc"
 CacheOption = bool | str | os.PathLike[str]
 
 
@@ -138,19 +141,22 @@ def start(
     defaults: dict[str, Any],
     cache: CacheOption,
     progress: bool,
+    refresh: Refresh,
     first_page: Callable[[Client], Any] | None = None,
 ) -> Load:
     """A load with its cache entry; ``first_page(client)`` is page 1 of its main walk.
 
     When the cache folder needs the store looked up (a token this cache has not seen), page 1
     goes out alongside that lookup, so the two latency rounds overlap. It is wasted (one
-    request) only if the cache then turns out fresh enough to serve.
+    request) only if the cache then turns out fresh enough to serve. Offline
+    (``refresh="never"``) nothing goes out early.
     """
     client = client if client is not None else connect()
     name = dataset_name(kind, params, defaults)
     started, sent = time.monotonic(), client.requests_sent
     early = None
-    if cache is not False and first_page is not None and not store_known(client, cache):
+    online = refresh != "never"
+    if online and cache is not False and first_page is not None and not store_known(client, cache):
         early = client.pool.submit(first_page, client)
     entry = None if cache is False else Entry(cache_dir_for(client, cache), name)
     return Load(client, kind, name, params, entry, progress, started, sent, early)
@@ -214,7 +220,7 @@ def build_meta(load: Load, frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
 
 
 def customers_page(
-    client: Client, include_guests: bool, since: str | None, page: int, sort: str
+    client: Client, include_guests: bool, since: str | None, page: int, sort: str = WALK_ORDER
 ) -> Any:
     """One page (of :data:`MAX_PAGE_SIZE`) of the customers list as the loaders walk it."""
     return client.list_customers(
@@ -229,7 +235,7 @@ def walk_customers(
     purpose: str,
     prepare: Callable[[list], Any] | None = None,
 ) -> Any:
-    def fetch(page: int, sort: str = "created_at:asc") -> Any:
+    def fetch(page: int, sort: str = WALK_ORDER) -> Any:
         return customers_page(load.client, include_guests, since, page, sort)
 
     return load.walk(

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from selorax_analytics._loading import Progress, retype, sort_frame, to_frame, upsert
-from selorax_analytics._loadrun import Load, walk_customers
+from selorax_analytics._loadrun import WALK_ORDER, Load, walk_customers
 from selorax_analytics._sublists import walk_each
 from selorax_analytics.cache import CorruptCache, Entry
 from selorax_analytics.client import Client
@@ -47,9 +47,9 @@ def load_orders_into(
         return _per_customer(load, incremental_from)
     try:
         frame = load.walk(
-            lambda page: _orders_page(load, page, "created_at:asc"),
+            lambda page: orders_page(load.client, load.params, page),
             "order_id",
-            check=lambda: _orders_page(load, 1, "updated_at:desc"),
+            check=lambda: orders_page(load.client, load.params, 1, "updated_at:desc"),
             prepare=partial(to_frame, kind="orders"),
         )
     except PermissionDeniedError as exc:
@@ -61,7 +61,7 @@ def load_orders_into(
     return frame, {"mode": "orders"}
 
 
-def orders_page(client: Client, params: dict[str, Any], page: int, sort: str) -> Any:
+def orders_page(client: Client, params: dict[str, Any], page: int, sort: str = WALK_ORDER) -> Any:
     """One page (of :data:`MAX_PAGE_SIZE`) of ``GET /orders`` with the loader's filters."""
     return client.list_orders(
         page=page,
@@ -71,10 +71,6 @@ def orders_page(client: Client, params: dict[str, Any], page: int, sort: str) ->
         until=params["until"],
         status=params["status"],
     )
-
-
-def _orders_page(load: Load, page: int, sort: str) -> Any:
-    return orders_page(load.client, load.params, page, sort)
 
 
 def _incremental(
@@ -87,7 +83,7 @@ def _incremental(
     rows: list[dict[str, Any]] = []
     number, total = 1, None
     while True:
-        page = _orders_page(load, number, "updated_at:desc")
+        page = orders_page(load.client, load.params, number, "updated_at:desc")
         load.stats["pages"] += 1
         total = page.total if total is None else total
         rows += page.records

@@ -63,7 +63,7 @@ def _show(output: widgets.Output, data: dict[str, str]) -> None:
     output.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 
 
-def _show_plot(
+def show_plot(
     output: widgets.Output, draw: Callable[..., object], *, panels: int = 1, width: float = 7.5
 ) -> None:
     """Draw ``draw(*axes)`` on a new figure and show it as PNG."""
@@ -84,7 +84,7 @@ def _show_plot(
     )
 
 
-def _show_table(
+def show_table(
     output: widgets.Output,
     frame: pd.DataFrame,
     *,
@@ -100,7 +100,7 @@ def _show_table(
     _show(output, {"text/html": head + table, "text/plain": text})
 
 
-def _show_message(output: widgets.Output, message: str, *, error: bool = False) -> None:
+def show_message(output: widgets.Output, message: str, *, error: bool = False) -> None:
     colour = "#b00020" if error else "#1b5e20"
     html = f'<p style="color:{colour}">{_escape(message)}</p>'
     _show(output, {"text/html": html, "text/plain": message})
@@ -112,25 +112,25 @@ def _escape(text: str) -> str:
     return html.escape(text)
 
 
-def _guarded(status: widgets.Output, action: Callable[[], None]) -> Callable[..., None]:
+def guarded(status: widgets.Output, action: Callable[[], None]) -> Callable[..., None]:
     """A callback running ``action``; a package error is shown in ``status`` instead of lost."""
 
     def callback(*_: object) -> None:
         try:
             action()
         except (SeloraxError, FileExistsError) as exc:
-            _show_message(status, str(exc), error=True)
+            show_message(status, str(exc), error=True)
 
     return callback
 
 
-def _percent(value: float) -> str:
+def percent(value: float) -> str:
     return f"{value:.1%}"
 
 
-def _taka(value: float) -> str:
+def taka(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _day(value: object) -> dt.date:
+def day(value: object) -> dt.date:
     return pd.Timestamp(value).date()  # type: ignore[arg-type]

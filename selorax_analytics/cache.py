@@ -106,33 +106,36 @@ def _host_dir(client: Client, cache: bool | str | os.PathLike[str]) -> Path:
     return cache_root(cache) / host
 
 
-def _known_stores(client: Client, host_dir: Path) -> tuple[str, dict[str, Any]]:
-    key = _digest(f"{client.host}|{client.credentials.token or ''}")
+def _token_key(client: Client) -> str:
+    """What ``stores.json`` files the token's store under: a hash, never the token."""
+    return _digest(f"{client.host}|{client.credentials.token or ''}")
+
+
+def _known_stores(host_dir: Path) -> dict[str, Any]:
     try:
         known = json.loads((host_dir / "stores.json").read_text())
     except (OSError, ValueError):
         known = {}
-    return key, known if isinstance(known, dict) else {}
+    return known if isinstance(known, dict) else {}
 
 
 def store_known(client: Client, cache: bool | str | os.PathLike[str] = True) -> bool:
     """Whether :func:`cache_dir_for` can name ``client``'s folder without a request."""
     if client.store_id is not None:
         return True
-    key, known = _known_stores(client, _host_dir(client, cache))
-    return isinstance(known.get(key), str)
+    return isinstance(_known_stores(_host_dir(client, cache)).get(_token_key(client)), str)
 
 
 def _store_key(client: Client, host_dir: Path) -> str:
     if client.store_id is not None:
         return f"store-{client.store_id}"
-    key, _ = _known_stores(client, host_dir)
+    key = _token_key(client)
     with _lookup_lock(f"{host_dir}|{key}"):
-        return _look_up_store(client, host_dir)
+        return _look_up_store(client, host_dir, key)
 
 
-def _look_up_store(client: Client, host_dir: Path) -> str:
-    key, known = _known_stores(client, host_dir)
+def _look_up_store(client: Client, host_dir: Path, key: str) -> str:
+    known = _known_stores(host_dir)
     if isinstance(known.get(key), str):
         return str(known[key])
     try:
@@ -141,7 +144,7 @@ def _look_up_store(client: Client, host_dir: Path) -> str:
     except (ApiError, ConnectionFailedError, TypeError, ValueError):
         name = f"token-{key[:12]}"
     with _lookup_lock(str(host_dir)):  # other tokens' lookups may have written meanwhile
-        _, known = _known_stores(client, host_dir)
+        known = _known_stores(host_dir)
         known[key] = name
         atomic_write(host_dir / "stores.json", json.dumps(known, indent=1).encode())
     return name

@@ -29,13 +29,13 @@ import pandas as pd
 
 from selorax_analytics._widgets import (
     Dashboard,
-    _day,
-    _guarded,
-    _percent,
-    _show_message,
-    _show_plot,
-    _show_table,
-    _taka,
+    day,
+    guarded,
+    percent,
+    show_message,
+    show_plot,
+    show_table,
+    taka,
 )
 from selorax_analytics.cohorts import CohortMetric, cohort_table
 from selorax_analytics.conversion import guest_conversion
@@ -135,7 +135,7 @@ def rfm_dashboard(
     rfm = rfm_segments(orders, as_of=as_of, segment_map=initial_map)
     controls: dict[str, widgets.Widget] = {
         "segment": widgets.Dropdown(description="Segment", options=[ALL_SEGMENTS]),
-        "as_of": widgets.DatePicker(description="As of", value=_day(as_of)),
+        "as_of": widgets.DatePicker(description="As of", value=day(as_of)),
         "segment_map": widgets.Dropdown(
             description="Segment map",
             options=list(maps.items()),
@@ -150,10 +150,10 @@ def rfm_dashboard(
     view = _RfmView(orders, customers, Path(export_dir), controls, outputs, rfm)
     view.refresh_segments()
     status = outputs["status"]
-    controls["segment"].observe(_guarded(status, view.show_segment), names="value")
-    controls["as_of"].observe(_guarded(status, view.recompute), names="value")
-    controls["segment_map"].observe(_guarded(status, view.recompute), names="value")
-    controls["export"].on_click(_guarded(status, view.export))
+    controls["segment"].observe(guarded(status, view.show_segment), names="value")
+    controls["as_of"].observe(guarded(status, view.recompute), names="value")
+    controls["segment_map"].observe(guarded(status, view.recompute), names="value")
+    controls["export"].on_click(guarded(status, view.export))
     rows = [
         widgets.HBox([controls["segment"], controls["as_of"], controls["segment_map"]]),
         widgets.HBox([controls["format"], controls["overwrite"], controls["export"]]),
@@ -183,7 +183,7 @@ class _RfmView:
     def recompute(self) -> None:
         as_of, seg_map = self.controls["as_of"].value, self.controls["segment_map"].value
         if as_of is None:
-            _show_message(self.outputs["status"], "Pick an as-of date.", error=True)
+            show_message(self.outputs["status"], "Pick an as-of date.", error=True)
             return
         self.rfm = rfm_segments(self.orders, as_of=as_of, segment_map=seg_map)
         self.refresh_segments()
@@ -204,13 +204,13 @@ class _RfmView:
             picker.value = keep
         finally:
             self.updating = False
-        _show_table(
+        show_table(
             self.outputs["segments"],
             summary[["segment", "customers", "customer_share", "revenue", "revenue_share"]],
             caption=f"Segments on {self.controls['as_of'].value}",
-            formats={"customer_share": _percent, "revenue": _taka, "revenue_share": _percent},
+            formats={"customer_share": percent, "revenue": taka, "revenue_share": percent},
         )
-        _show_message(self.outputs["status"], f"{len(self.rfm):,} customers with a valid order.")
+        show_message(self.outputs["status"], f"{len(self.rfm):,} customers with a valid order.")
         self.show_segment()
 
     def chosen(self) -> pd.DataFrame:
@@ -224,17 +224,17 @@ class _RfmView:
             return
         segment, chosen = self.controls["segment"].value, self.chosen()
         self.controls["export"].disabled = self.customers is None or segment == ALL_SEGMENTS
-        _show_plot(self.outputs["grid"], lambda ax: _grid(chosen, segment, ax), width=5.5)
+        show_plot(self.outputs["grid"], lambda ax: _grid(chosen, segment, ax), width=5.5)
         top = chosen.sort_values(["monetary", "user_id"], ascending=[False, True])
         top = top.head(CUSTOMER_ROWS)[_CUSTOMER_COLUMNS]
         top = top.assign(last_order_at=top["last_order_at"].dt.strftime("%Y-%m-%d"))
         caption = f"{segment}: {len(chosen):,} customers; the {len(top)} who spent most"
-        _show_table(self.outputs["customers"], top, caption=caption, formats={"monetary": _taka})
+        show_table(self.outputs["customers"], top, caption=caption, formats={"monetary": taka})
 
     def export(self) -> None:
         segment, fmt = self.controls["segment"].value, self.controls["format"].value
         if self.customers is None or segment == ALL_SEGMENTS:
-            _show_message(self.outputs["status"], "Pick one segment to export.", error=True)
+            show_message(self.outputs["status"], "Pick one segment to export.", error=True)
             return
         path = self.export_dir / f"{segment_file_stem(segment)}{FORMAT_SUFFIXES[fmt]}"
         self.export_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +246,7 @@ class _RfmView:
             format=fmt,
             overwrite=self.controls["overwrite"].value,
         )
-        _show_message(
+        show_message(
             self.outputs["status"],
             f"Wrote {result.rows:,} rows of {segment} ({fmt}) to {result.path}; "
             f"{len(result.skipped):,} values or people left out, listed in {result.manifest_path.name}.",
@@ -322,8 +322,8 @@ def cohort_dashboard(
     def redraw() -> None:
         heat = table(controls["metric"].value)
         retention, ltv = table("customers"), table("ltv")
-        _show_plot(outputs["heatmap"], lambda ax: plot_cohort_heatmap(heat, ax=ax), width=9)
-        _show_plot(
+        show_plot(outputs["heatmap"], lambda ax: plot_cohort_heatmap(heat, ax=ax), width=9)
+        show_plot(
             outputs["curves"],
             lambda a, b: (plot_retention_curves(retention, ax=a), plot_ltv_curves(ltv, ax=b)),
             panels=2,
@@ -331,12 +331,12 @@ def cohort_dashboard(
         )
         partial = heat.attrs.get("partial_period")
         note = f"; {partial} is still running (partial)" if partial else ""
-        _show_message(
+        show_message(
             outputs["status"],
             f"{len(heat):,} cohorts, {int(heat['cohort_size'].sum()):,} customers{note}.",
         )
 
-    callback = _guarded(outputs["status"], redraw)
+    callback = guarded(outputs["status"], redraw)
     for control in controls.values():
         control.observe(callback, names="value")
     redraw()
@@ -399,25 +399,25 @@ def guest_dashboard(
         result = guest_conversion(
             customers, orders, as_of=as_of, window_days=window, history=history
         )
-        _show_plot(outputs["funnel"], lambda ax: plot_guest_funnel(result, ax=ax), width=6)
-        _show_table(
+        show_plot(outputs["funnel"], lambda ax: plot_guest_funnel(result, ax=ax), width=6)
+        show_table(
             outputs["groups"],
             result.groups,
             caption="Buying people by group",
             formats={
-                "customer_share": _percent,
-                "revenue": _taka,
-                "avg_order_value": _taka,
-                "repeat_rate": _percent,
+                "customer_share": percent,
+                "revenue": taka,
+                "avg_order_value": taka,
+                "repeat_rate": percent,
             },
         )
         first = result.funnel["customers"].iloc[0] if len(result.funnel) else 0
-        _show_message(
+        show_message(
             outputs["status"],
             f"Funnel of {first:,} guests whose first order is at least {window} days old.",
         )
 
-    controls["window_days"].observe(_guarded(outputs["status"], redraw), names="value")
+    controls["window_days"].observe(guarded(outputs["status"], redraw), names="value")
     redraw()
     rows = [
         controls["window_days"],

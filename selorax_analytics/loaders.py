@@ -35,8 +35,6 @@ from selorax_analytics._orders import load_orders_into, orders_page
 from selorax_analytics.cache import append_history, cache_dir_for, empty_history, read_history
 from selorax_analytics.client import Client, connect
 
-#: The order a full walk reads a list in (oldest first: rows created meanwhile land at the end).
-FIRST = "created_at:asc"
 #: Seconds a cached frame is served as is by ``refresh="auto"``.
 DEFAULT_MAX_AGE = 3600.0
 
@@ -96,11 +94,8 @@ def load_customers(
     since_text = check.timestamp("since", since)
     params: dict[str, Any] = {"include_guests": bool(include_guests), "since": since_text}
     defaults = {"include_guests": True, "since": None}
-    first = partial(
-        customers_page, include_guests=bool(include_guests), since=since_text, page=1, sort=FIRST
-    )
-    online = refresh != "never"  # offline: no page goes out early
-    load = start("customers", client, params, defaults, cache, progress, first if online else None)
+    first = partial(customers_page, include_guests=bool(include_guests), since=since_text, page=1)
+    load = start("customers", client, params, defaults, cache, progress, refresh, first)
     cached = read_cached(load)
     served = serve_cached(load, cached, refresh, max_age)
     if served is not None:
@@ -199,9 +194,8 @@ def load_orders(
         "status": check.status(status),
     }
     defaults = {"since": None, "until": None, "status": None}
-    first = partial(orders_page, params=params, page=1, sort=FIRST)
-    online = refresh != "never"  # offline: no page goes out early
-    load = start("orders", client, params, defaults, cache, progress, first if online else None)
+    first = partial(orders_page, params=params, page=1)
+    load = start("orders", client, params, defaults, cache, progress, refresh, first)
     cached = read_cached(load)
     served = serve_cached(load, cached, refresh, max_age)
     if served is not None:
