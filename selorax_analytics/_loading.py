@@ -10,6 +10,7 @@ import pandas as pd
 
 from selorax_analytics._records import plain_value, typed_records
 from selorax_analytics.cache import HISTORY_COLUMNS, empty_history
+from selorax_analytics.exceptions import DataError
 from selorax_analytics.schema import (
     ADDRESS_FIELDS,
     CUSTOMER_DTYPES,
@@ -39,6 +40,12 @@ def to_frame(records: Sequence[dict[str, Any]], kind: str) -> pd.DataFrame:
     (:func:`_records.typed_records`); anything that path does not take (mixed value types, fields
     missing from some records, values it cannot convert) goes through ``coerce_customers`` /
     ``coerce_orders``, which give the same frame and report bad values.
+
+    Raises
+    ------
+    DataError
+        A record that is not an object, a required field in no record, an id missing, or a value
+        that cannot be typed: the message names the field, the record and the value.
     """
     rows = records if isinstance(records, list) else list(records)
     id_field, dtypes, _ = KINDS[kind]
@@ -49,6 +56,14 @@ def to_frame(records: Sequence[dict[str, Any]], kind: str) -> pd.DataFrame:
 def _coerced_records(rows: list[dict[str, Any]], kind: str) -> pd.DataFrame:
     """The general path: a frame of the records, typed by the schema's ``coerce_*``."""
     _, dtypes, coerce = KINDS[kind]
+    if not set(map(type, rows)) <= {dict}:
+        bad = next(((i, r) for i, r in enumerate(rows) if not isinstance(r, dict)), None)
+        if bad is not None:
+            shown = repr(bad[1]) if len(repr(bad[1])) <= 60 else f"{repr(bad[1])[:57]}..."
+            raise DataError(
+                f"Record {bad[0]} (counting from 0) of the {kind} is {shown}, not a JSON object "
+                "of fields; the records should be the SeloraX Apps API v1's, unchanged."
+            )
     frame = (
         pd.DataFrame.from_records(rows)
         if rows

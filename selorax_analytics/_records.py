@@ -201,11 +201,11 @@ def typed_records(
     if not rows or type(rows[0]) is not dict:
         return None
     keys = list(rows[0])
-    if set(map(len, rows)) != {len(keys)} or len(keys) < 2:
-        return None
     if any(c not in rows[0] and c not in optional for c in dtypes):
         return None  # the general path names the missing fields
     try:
+        if set(map(len, rows)) != {len(keys)} or len(keys) < 2:
+            return None  # fields missing from some records (or records that are not objects)
         # one pass over the records into one flat list, then a slice per field
         flat = list(chain.from_iterable(map(itemgetter(*keys), rows)))
         columns = {key: flat[i :: len(keys)] for i, key in enumerate(keys)}
@@ -246,20 +246,25 @@ def _typed_columns(
 
 
 def _address_columns(values: list[Any]) -> dict[str, Any] | None:
-    """``address_json`` as JSON text and ``address``, ``city``, ``area`` flattened from it."""
+    """``address_json`` as JSON text and ``address``, ``city``, ``area`` flattened from it.
+
+    An object, sent as such or as JSON text, is written as ``json.dumps`` writes it; other text
+    (malformed, or JSON that is not an object) is kept as sent, with null flattened fields.
+    """
     if not set(map(type, values)) <= {dict, str, _NONE}:
         return None
     n = len(values)
     text = np.array(values, dtype=object) if n else np.empty(0, dtype=object)
-    at_dicts = [i for i, v in enumerate(values) if type(v) is dict]
-    objects = [values[i] for i in at_dicts]
+    at_objects = [i for i, v in enumerate(values) if type(v) is dict]
+    objects = [values[i] for i in at_objects]
+    for i, v in enumerate(values):
+        if type(v) is str and v:
+            found = _parsed(v)
+            if isinstance(found, dict):
+                at_objects.append(i)
+                objects.append(found)
     if objects:
-        text[at_dicts] = np.array(_json_texts(objects), dtype=object)
-    parsed = [(i, _parsed(v)) for i, v in enumerate(values) if type(v) is str and v]
-    for i, found in parsed:
-        if isinstance(found, dict):
-            at_dicts.append(i)
-            objects.append(found)
+        text[at_objects] = np.array(_json_texts(objects), dtype=object)
     out: dict[str, Any] = {"address_json": _texts(text)}
     for field in ADDRESS_FIELDS:
         column = np.full(n, None, dtype=object)
@@ -267,7 +272,7 @@ def _address_columns(values: list[Any]) -> dict[str, Any] | None:
         if not set(map(type, found)) <= {str, _NONE}:
             found = [None if v is None else str(v) for v in found]
         if found:
-            column[at_dicts] = np.array(found, dtype=object)
+            column[at_objects] = np.array(found, dtype=object)
         out[field] = _texts(column)
     return out
 
@@ -275,5 +280,5 @@ def _address_columns(values: list[Any]) -> dict[str, Any] | None:
 def _parsed(text: str) -> object:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None

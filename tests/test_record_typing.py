@@ -1,4 +1,4 @@
-"""``to_frame``'s one-pass typing gives exactly the frames of the general path.
+"""Record typing: ``to_frame``'s one-pass path gives exactly the frames of the general path.
 
 The reference is the general path: ``DataFrame.from_records`` then ``coerce_customers`` /
 ``coerce_orders`` then a stable sort by id (``_coerced_records`` + ``sort_frame``), which is how
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from typing import Any
 
 import httpx
@@ -369,27 +370,135 @@ def test_non_numeric_money_names_field_and_record(records):
         to_frame(rows, "orders")
 
 
-def test_missing_required_field_is_a_key_error(records):
+def test_required_field_in_no_record_is_named(records):
     rows = records["customers"][:20]
     for row in rows:
         del row["phone"]
-    with pytest.raises(KeyError, match=r"\['phone'\]"):
+    with pytest.raises(DataError, match=r"No record has the field\(s\) \['phone'\]") as caught:
         to_frame(rows, "customers")
+    assert "'address'" not in str(caught.value)  # flattened columns are not asked of a record
+    for row in records["orders"][:20]:
+        del row["created_at"], row["grand_total"]
+    with pytest.raises(DataError, match=r"\['grand_total', 'created_at'\]"):
+        to_frame(records["orders"][:20], "orders")
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("is_guest", None, r"`is_guest` of record 4 .* is missing, not 0/1"),
+        (
+            "is_guest",
+            None,
+            r"`is_guest` of record 4 \(counting from 0, user_id {id}\) is missing, not 0/1",
+        ),
         ("is_guest", "yes", r"`is_guest` of record 4 .* is 'yes', not 0/1"),
+        ("is_guest", [1], r"`is_guest` of record 4 .* is \[1\], not 0/1"),
         ("total_orders", 1.5, r"`total_orders` of record 4 .* is 1.5, not a whole number"),
         ("total_orders", 2**63, r"`total_orders` of record 4 .* is 9223372036854775808, not a"),
-        ("user_id", "u12", r"`user_id` of record 4 .* is 'u12', not a whole number"),
-        ("created_at", "yesterday", r"`created_at` holds a value that is not an ISO 8601 time"),
+        (
+            "total_spent",
+            {"amount": 5},
+            r"`total_spent` of record 4 .* is \{'amount': 5\}, not a num",
+        ),
+        (
+            "user_id",
+            "u12",
+            r"`user_id` of record 4 \(counting from 0\) is 'u12', not a whole number",
+        ),
+        ("user_id", None, r"`user_id` of record 4 \(counting from 0\) is missing, not a whole"),
+        ("store_id", "x", r"`store_id` of record 4 \(counting from 0, user_id {id}\) is 'x', not"),
+        (
+            "created_at",
+            "yesterday",
+            r"`created_at` of record 4 .*user_id {id}\) is 'yesterday', not an ISO 8601",
+        ),
+        (
+            "created_at",
+            1767225600,
+            r"`created_at` of record 4 .* is 1767225600, not an ISO 8601 time",
+        ),
+        (
+            "updated_at",
+            {"t": 1},
+            r"`updated_at` of record 4 .* is \{'t': 1\}, not an ISO 8601 time",
+        ),
+        ("updated_at", "2026-02-30T00:00:00.000Z", r"`updated_at` of record 4 .* is '2026-02-30T"),
     ],
 )
-def test_bad_values_name_field_and_record(records, field, value, message):
+def test_bad_values_name_field_value_and_record(records, field, value, message):
     rows = records["customers"][:10]
     rows[4][field] = value
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(DataError, match=message.replace("{id}", str(rows[4]["user_id"]))):
         to_frame(rows, "customers")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("grand_total", "abc"), ("order_id", "x"), ("user_id", "9 9"), ("discount", "1,500.00")],
+)
+def test_bad_order_values_name_field_value_and_record(records, field, value):
+    rows = records["orders"][:30]
+    rows[17][field] = value
+    where = "" if field == "order_id" else f", order_id {rows[17]['order_id']}"
+    expected = f"`{field}` of record 17 (counting from 0{where}) is {value!r}, not "
+    with pytest.raises(DataError) as caught:
+        to_frame(rows, "orders")
+    assert str(caught.value).startswith(expected)
+    assert "fix or drop that record" in str(caught.value)
+
+
+def test_an_id_left_out_of_one_record(records):
+    rows = records["orders"][:30]
+    del rows[12]["order_id"]
+    with pytest.raises(DataError, match=r"`order_id` of record 12 \(counting from 0\) is missing"):
+        to_frame(rows, "orders")
+
+
+def test_a_long_bad_value_is_cut_short(records):
+    rows = records["orders"][:5]
+    rows[2]["grand_total"] = "9" * 30 + "x" * 5_000
+    with pytest.raises(DataError) as caught:
+        to_frame(rows, "orders")
+    message = str(caught.value)
+    assert len(message) < 400
+    assert "'" + "9" * 30 + "xxx" in message and "(5,032 characters)" in message  # repr: 5,030 + 2
+
+
+@pytest.mark.parametrize("record", [None, "order", 7, ["order_id", 1]])
+def test_a_record_that_is_not_an_object(records, record):
+    rows = [*records["orders"][:3], record]
+    with pytest.raises(
+        DataError,
+        match=rf"Record 3 \(counting from 0\) of the orders is {re.escape(repr(record))}, not a JSON object",
+    ):
+        to_frame(rows, "orders")
+
+
+def test_address_json_text_in_any_spelling_is_the_object():
+    """JSON text of an object types as the object would: one text per address, fields read."""
+    base = {
+        "user_id": 1,
+        "store_id": 22,
+        "name": "Rahim",
+        "email": None,
+        "phone": "01712345678",
+        "is_guest": 0,
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "updated_at": "2026-01-01T00:00:00.000Z",
+        "total_orders": 0,
+        "total_spent": 0,
+    }
+    spellings = [
+        {"city": "ঢাকা", "area": "Gulshan"},
+        '{"city":"\\u09a2\\u09be\\u0995\\u09be","area":"Gulshan"}',
+        '{\n  "city" : "ঢাকা",\n  "area" : "Gulshan"\n}',
+    ]
+    rows = [{**base, "user_id": i + 1, "address_json": a} for i, a in enumerate(spellings)]
+    rows.append({**base, "user_id": 4, "address_json": '{"city": "ঢাকা", "area": '})
+    got = to_frame(rows, "customers")
+    assert got["address_json"].tolist()[:3] == ['{"city": "ঢাকা", "area": "Gulshan"}'] * 3
+    assert got["city"].tolist()[:3] == ["ঢাকা"] * 3 and got["area"].tolist()[:3] == ["Gulshan"] * 3
+    # malformed text: kept as sent, nothing flattened from it
+    assert got.loc[3, "address_json"] == '{"city": "ঢাকা", "area": '
+    assert got.loc[3, ["address", "city", "area"]].isna().all()
+    assert_same(rows, "customers")
