@@ -40,6 +40,7 @@ _PUBLIC: dict[str, str] = {
     "DataError": "exceptions",
     "IncompleteLoadError": "exceptions",
     "NotFoundError": "exceptions",
+    "OutputExistsError": "exceptions",
     "PermissionDeniedError": "exceptions",
     "RateLimitError": "exceptions",
     "SeloraxError": "exceptions",

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from selorax_analytics._files import write_file
+
 
 def jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
     text = frame.to_json(orient="records", date_format="iso", date_unit="s", force_ascii=False)
@@ -55,9 +57,8 @@ def emit(args: argparse.Namespace, tables: dict[str, pd.DataFrame], notes: Seque
         text = "\n\n".join([*blocks, *notes]) + "\n"
     out = getattr(args, "out", None)
     if out:
-        from selorax_analytics.cache import atomic_write  # pyarrow only when writing
-
-        atomic_write(Path(out), text.encode("utf-8"))  # never a half-written file
+        # Refused if it exists (unless --overwrite); whole or not at all; owner-only.
+        write_file(Path(out), text.encode("utf-8"), overwrite=getattr(args, "overwrite", False))
         print(f"wrote {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -273,6 +274,14 @@ META_COLUMNS = ("email", "phone", "fn", "ln", "ct", "country")
 GOOGLE_COLUMNS = ("Email", "Phone")
 MAILCHIMP_COLUMNS = ("Email Address", "First Name", "Last Name", "Phone", "Tags")
 SMS_COLUMNS = ("phone", "name")
+#: Columns a platform reads as data: written exactly as they are, without the formula guard
+#: (a hash never starts like a formula; an e-mail such as ``-sales@shop.com.bd`` may, and a
+#: ``'`` before it would make another address).
+PLATFORM_DATA_COLUMNS: dict[str, tuple[str, ...]] = {
+    "meta": META_COLUMNS,
+    "google": GOOGLE_COLUMNS,
+    "mailchimp": ("Email Address",),
+}
 
 
 def _sha256(value: object) -> str:
@@ -282,11 +291,25 @@ def _sha256(value: object) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def _meta_text(value: object) -> str:
-    """Meta's rule for names and cities: lower case, letters only (no spaces, punctuation)."""
+#: Unicode categories kept in Meta's names and cities: letters, combining marks (the vowel
+#: signs and virama of Bengali: ``রহিম`` keeps its ``ি``), digits. Punctuation, symbols, spaces
+#: and invisible format characters (zero-width joiners) are removed.
+_META_KEPT = ("L", "M", "N")
+
+
+def meta_text(value: object) -> str:
+    """A name or city normalised as Meta documents, before hashing.
+
+    Unicode NFC first (so a letter typed as base plus combining mark and the precomposed letter
+    agree), then trimmed and lower-cased, then punctuation, symbols and spaces removed; the
+    result is NFC again (lower-casing can decompose) and is hashed as UTF-8.
+    ``" Rahim-Uddin "`` gives ``"rahimuddin"`` and ``"রহিম"`` stays ``"রহিম"``.
+    """
     if not isinstance(value, str):
         return ""
-    return "".join(ch for ch in value.lower() if ch.isalpha())
+    lowered = unicodedata.normalize("NFC", value).strip().lower()
+    kept = "".join(ch for ch in lowered if unicodedata.category(ch)[0] in _META_KEPT)
+    return unicodedata.normalize("NFC", kept)
 
 
 def _text(value: object) -> str:
@@ -335,9 +358,9 @@ def meta_rows(people: pd.DataFrame) -> tuple[Sequence[str], list[Row]]:
             [
                 _sha256(_text(p.email)),
                 _sha256(_text(p.phone).removeprefix("+")),
-                _sha256(_meta_text(p.first_name)),
-                _sha256(_meta_text(p.last_name)),
-                _sha256(_meta_text(p.city)),
+                _sha256(meta_text(p.first_name)),
+                _sha256(meta_text(p.last_name)),
+                _sha256(meta_text(p.city)),
                 _sha256(_text(p.phone_region).lower()),
             ]
         )

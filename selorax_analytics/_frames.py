@@ -7,13 +7,13 @@ order falls on is decided in exactly one place.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from selorax_analytics._dates import iso_timestamp
 from selorax_analytics.exceptions import DataError
 
 #: Business time zone: order days, recency and periods are Asia/Dhaka calendar days.
@@ -48,21 +48,14 @@ def check_option(value: object, options: Collection[str], *, name: str) -> None:
 def as_of_day(as_of: object) -> int:
     """The Asia/Dhaka calendar day of ``as_of`` as days since 1970-01-01.
 
-    Strings, dates and naive timestamps are read as Dhaka calendar dates; time-zone aware
-    timestamps are converted to Asia/Dhaka first.
+    ``as_of`` is ISO 8601 text (``2026-07-01``, ``2026-07-01T10:00:00+06:00``) or a date,
+    datetime, Timestamp or ``numpy.datetime64``; other text (``01/07/2026``) is refused, never
+    guessed. Dates and naive date-times are read as Dhaka calendar dates; time-zone aware
+    ones are converted to Asia/Dhaka first.
     """
     if as_of is None or (isinstance(as_of, float) and np.isnan(as_of)):
         raise DataError("`as_of` is required: pass a date such as '2026-07-01'.")
-    if not isinstance(as_of, str | dt.date | pd.Timestamp | np.datetime64):
-        raise DataError(
-            f"`as_of` must be a date string, a date or a Timestamp, got {type(as_of).__name__}."
-        )
-    try:
-        stamp = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"`as_of` {as_of!r} is not a date; pass e.g. '2026-07-01'.") from exc
-    if stamp is pd.NaT:
-        raise DataError("`as_of` is NaT; pass a date such as '2026-07-01'.")
+    stamp = iso_timestamp(as_of, name="as_of", error=DataError)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert(TIMEZONE).tz_localize(None)
     return int(stamp.to_datetime64().astype("datetime64[D]").astype("int64"))

@@ -255,7 +255,15 @@ def read(path: Path) -> NotebookNode:
 
 
 def write(nb: NotebookNode, path: Path) -> None:
-    nbformat.write(nb, path)
+    """Replace the notebook file ``path`` whole (temporary file, rename), keeping its mode.
+
+    These are the repository's own notebooks, re-executed on purpose: their permissions stay
+    as git checked them out (a new file gets ``0644``).
+    """
+    from selorax_analytics._files import write_file
+
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    write_file(path, lambda tmp: nbformat.write(nb, tmp), overwrite=True, mode=mode)
 
 
 def strip_run_details(nb: NotebookNode) -> NotebookNode:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC
 from typing import Any
 
-import pandas as pd
-
+from selorax_analytics._dates import iso_timestamp
 from selorax_analytics.exceptions import ValidationError
 
 MAX_PAGE_SIZE = 250
@@ -51,19 +50,18 @@ def sort(value: str | None, allowed: Sequence[str]) -> str | None:
 
 
 def timestamp(name: str, value: object) -> str | None:
-    """An ISO 8601 UTC text (``2025-06-01T00:00:00.000Z``) from a str, date or datetime."""
+    """An ISO 8601 UTC text (``2025-06-01T00:00:00.000Z``) from ISO text, a date or datetime.
+
+    Text must be ISO 8601 (``2025-06-01``, ``2025-06-01T10:00:00+06:00``, ``...Z``); other
+    text (``01/06/2025``, ``June 1``) is refused, never guessed. Naive values are read as UTC.
+    """
     if value is None:
         return None
-    if not isinstance(value, str | date | datetime | pd.Timestamp):
-        raise refuse(name, value, "an ISO 8601 date or date-time (str, date or datetime)")
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise refuse(name, value, "an ISO 8601 date or date-time such as 2025-06-01") from None
-    if stamp is pd.NaT or pd.isna(stamp):
-        raise refuse(name, value, "an ISO 8601 date or date-time such as 2025-06-01")
+    stamp = iso_timestamp(value, name=name, error=ValidationError)
     stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+    # Not strftime: it writes year 1 as "1", not "0001", on some platforms.
+    day = f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
+    return f"{day}T{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}.{stamp.microsecond // 1000:03d}Z"
 
 
 def text(name: str, value: object, *, maximum: int, minimum: int = 1) -> str:

@@ -4,8 +4,10 @@ A thin shell over the public functions: each subcommand loads data with the load
 analytics function and prints a readable table (or ``--json`` / ``--csv`` for scripts).
 
 Exit codes: 0 success, 1 an API, data or file error (one line on stderr, no traceback),
-2 a usage error. Credentials come from the environment (``SELORAX_TOKEN``, ...) or options and
-are never printed.
+2 a usage error: an unknown option, a bad option value (one line naming the option, the value
+and the accepted form), or an ``--out`` path that exists without ``--overwrite``. Dates are ISO
+8601 only (``2026-07-01``), never guessed. Credentials come from the environment
+(``SELORAX_TOKEN``, ...) or options and are never printed.
 """
 
 from __future__ import annotations
@@ -17,26 +19,94 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
 from selorax_analytics import __version__
 from selorax_analytics._cli_output import emit
-from selorax_analytics.exceptions import SeloraxError
+from selorax_analytics.exceptions import OutputExistsError, SeloraxError
 
 FORMATS = ("csv", "xlsx", "sms", "meta", "google", "mailchimp")
 SEGMENT_MAPS = ("default", "with-lost")
+#: Largest store id the command line takes (the API's ids are 64-bit).
+MAX_ID = 2**63 - 1
+#: Longest guest-conversion window the command line takes: a century.
+MAX_WINDOW_DAYS = 36_500
 
 
 # --- option groups -----------------------------------------------------------------------------
 
 
-def _date(text: str) -> str:
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), never a traceback."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _as_of_day(text: str) -> str:
+    """``--as-of``: ISO 8601 only, as the Asia/Dhaka calendar day it names (YYYY-MM-DD)."""
+    from selorax_analytics._frames import TIMEZONE
+
+    stamp = _iso(text)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(TIMEZONE)
+    return f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
+
+
+def _since(text: str) -> str:
+    """``--since``: ISO 8601 only, passed on as written."""
+    _iso(text)
+    return text.strip()
+
+
+def _iso(text: str) -> pd.Timestamp:
+    from selorax_analytics._dates import ISO_FORMS, NotADateError, parse
+
     try:
-        pd.Timestamp(text)
+        return parse(text)
+    except NotADateError as exc:
+        raise argparse.ArgumentTypeError(f"{str(exc).rstrip('.')}; use {ISO_FORMS}") from None
+
+
+def _whole_number(text: str, *, minimum: int, maximum: int, expected: str) -> int:
+    try:
+        value = int(text.strip(), 10)  # at most 4,300 digits, else ValueError
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise argparse.ArgumentTypeError(f"got {shown!r}; use {expected}")
+    return value
+
+
+def _store_id(text: str) -> int:
+    return _whole_number(
+        text, minimum=1, maximum=MAX_ID, expected="a positive whole number such as 22"
+    )
+
+
+def _window_days(text: str) -> int:
+    expected = f"a whole number of days from 0 to {MAX_WINDOW_DAYS:,}, such as 90"
+    return _whole_number(text, minimum=0, maximum=MAX_WINDOW_DAYS, expected=expected)
+
+
+def _region(text: str) -> str:
+    import phonenumbers
+
+    region = text.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; use a two-letter ISO 3166 region with a telephone numbering plan, "
+            "such as BD, IN or GB"
+        )
+    return region
+
+
+def _path(text: str) -> str:
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"got {text!r}; use a file or folder path")
     return text
 
 
@@ -48,8 +118,8 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--token", help="access token (env SELORAX_TOKEN); prefer the environment")
     group.add_argument("--client-id", help="app client id (env SELORAX_CLIENT_ID)")
     group.add_argument("--client-secret", help="app client secret (env SELORAX_CLIENT_SECRET)")
-    group.add_argument("--store-id", type=int, help="store id (env SELORAX_STORE_ID)")
-    group.add_argument("--cache-dir", help="cache folder (env SELORAX_CACHE_DIR)")
+    group.add_argument("--store-id", type=_store_id, help="store id (env SELORAX_STORE_ID)")
+    group.add_argument("--cache-dir", type=_path, help="cache folder (env SELORAX_CACHE_DIR)")
     group.add_argument(
         "--refresh",
         choices=("auto", "full", "never"),
@@ -59,12 +129,18 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
+def _out_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--out", type=_path, help=f"write {what} to this file, not the terminal")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+
+
 def _output_options(parser: argparse.ArgumentParser, *, as_of: bool = True) -> None:
     if as_of:
         parser.add_argument(
             "--as-of",
-            type=_date,
-            help="last day of the analysis, YYYY-MM-DD (default: today; the demo store's own)",
+            type=_as_of_day,
+            help="last day of the analysis, ISO 8601: YYYY-MM-DD, or a date-time such as "
+            "2026-07-01T10:00:00+06:00 (default: today; the demo store's own)",
         )
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -73,8 +149,10 @@ def _output_options(parser: argparse.ArgumentParser, *, as_of: bool = True) -> N
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="selorax-analytics", description="Customer analytics for SeloraX stores."
+    parser = _Parser(
+        prog="selorax-analytics",
+        description="Customer analytics for SeloraX stores.",
+        epilog="Files are never replaced without --overwrite, and are written whole or not at all.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -83,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", help="load customers and orders into the local cache")
     _connection_options(fetch)
     _output_options(fetch, as_of=False)
-    fetch.add_argument("--since", type=_date, help="only records created since this date")
+    fetch.add_argument(
+        "--since", type=_since, help="only records created since this ISO 8601 date or date-time"
+    )
     fetch.set_defaults(handler=_fetch)
 
     rfm = commands.add_parser("rfm", help="RFM segments: a summary, or one row per customer")
@@ -91,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(rfm)
     rfm.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
     rfm.add_argument("--customers", action="store_true", help="one row per customer")
-    rfm.add_argument("--out", help="write the table to this file instead of the terminal")
+    _out_option(rfm, "the table")
     rfm.set_defaults(handler=_rfm)
 
     cohorts = commands.add_parser("cohorts", help="cohort retention, revenue, orders or LTV")
@@ -102,15 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     cohorts.add_argument(
         "--metric", choices=("customers", "revenue", "orders", "ltv"), default="customers"
     )
-    cohorts.add_argument("--out", help="write the table to this file instead of the terminal")
+    _out_option(cohorts, "the table")
     cohorts.set_defaults(handler=_cohorts)
 
     guests = commands.add_parser("guests", help="guest checkouts and their conversion")
     _connection_options(guests)
     _output_options(guests)
-    guests.add_argument("--window-days", type=int, default=90, help="conversion window")
+    guests.add_argument(
+        "--window-days", type=_window_days, default=90, help="conversion window in days (0 or more)"
+    )
     guests.add_argument("--people", action="store_true", help="also one row per buying person")
-    guests.add_argument("--out", help="write the tables to this file instead of the terminal")
+    _out_option(guests, "the tables")
     guests.set_defaults(handler=_guests)
 
     _add_export(commands)
@@ -118,9 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="build the HTML report of the store")
     _connection_options(report)
     report.add_argument(
-        "--as-of", type=_date, help="last day of the analysis (default: the demo's, or today)"
+        "--as-of",
+        type=_as_of_day,
+        help="last day of the analysis, YYYY-MM-DD (default: the demo's, or today)",
     )
-    report.add_argument("--out", default="report", help="folder to write into (default: report)")
+    report.add_argument(
+        "--out", type=_path, default="report", help="folder to write into (default: report)"
+    )
+    report.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="also write into a folder that holds other files (an earlier report is replaced "
+        "without it)",
+    )
     report.set_defaults(handler=_report)
     return parser
 
@@ -152,10 +244,14 @@ def _add_export(commands: Any) -> None:
     export.add_argument("--all", action="store_true", help="every segment, one file each")
     export.add_argument("--format", choices=FORMATS, default="csv", help="file format")
     export.add_argument(
-        "--out", help="file to write (with --all: a folder); default: named after the segment"
+        "--out",
+        type=_path,
+        help="file to write (with --all: a folder); default: named after the segment",
     )
     export.add_argument("--overwrite", action="store_true", help="replace existing files")
-    export.add_argument("--region", default="BD", help="region of local phone numbers")
+    export.add_argument(
+        "--region", type=_region, default="BD", help="region of local phone numbers (ISO 3166)"
+    )
     export.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
     _connection_options(export)
     _output_options(export)
@@ -337,7 +433,11 @@ def _report(args: argparse.Namespace) -> int:
     from selorax_analytics.report import build_report
 
     path = build_report(
-        Path(args.out), as_of=args.as_of, client=_client(args), progress=not args.no_progress
+        Path(args.out),
+        as_of=args.as_of,
+        client=_client(args),
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     print(path)
     return 0
@@ -361,8 +461,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args))
     except _UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"selorax-analytics {args.command}: error: {exc}", file=sys.stderr)
+        prog = f"selorax-analytics {args.command}"
+        print(f"{prog}: error: {exc} (see {prog} --help)", file=sys.stderr)
+        return 2
+    except OutputExistsError as exc:  # the user's choice of path: a usage error
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except (SeloraxError, OSError) as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)

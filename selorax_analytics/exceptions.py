@@ -15,6 +15,7 @@
      ├── ConnectionFailedError (also ConnectionError): no answer: refused, timed out, cut off
      ├── IncompleteLoadError: a load could not be made complete and consistent
      ├── CacheError: no usable cache where one is required (``refresh="never"``)
+     ├── OutputExistsError (also FileExistsError): a file to write exists; ``overwrite=True``
      └── ReportError: the report could not be built (missing notebooks, a failing cell)
 
 Only :mod:`selorax_analytics.client` turns HTTP statuses and httpx exceptions into these, in one
@@ -139,6 +140,20 @@ class IncompleteLoadError(SeloraxError):
 
 class CacheError(SeloraxError):
     """The cache cannot serve what was asked, e.g. ``refresh="never"`` with nothing cached."""
+
+
+class OutputExistsError(SeloraxError, FileExistsError):
+    """A file (or report folder) to write already exists and ``overwrite`` was not given.
+
+    Attributes
+    ----------
+    path : str
+        The path that exists.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ReportError(SeloraxError):

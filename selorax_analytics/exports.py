@@ -2,7 +2,11 @@
 
 Each export takes the frame :func:`selorax_analytics.rfm_segments` returned and the customers
 frame, keeps the people of one segment (one row per person, identities collapsed), normalises
-their contacts and writes one file, atomically, with a manifest JSON beside it.
+their contacts and writes one file with a manifest JSON beside it. Files are written as every
+file of the package is (:mod:`selorax_analytics._files`): an existing file is refused unless
+``overwrite=True``, the write is atomic (a temporary file in the same folder, then a rename;
+never a half-written file), the folder is created, and the file is readable by its owner only
+(mode ``0600``): it holds customers' contacts.
 
 ==========  ==================================================================================
 format      file
@@ -17,9 +21,12 @@ google      Google Ads Customer Match: ``Email, Phone``, SHA-256 of the lower-ca
 mailchimp   ``Email Address, First Name, Last Name, Phone, Tags`` (Tags is the segment)
 ==========  ==================================================================================
 
-Every text cell that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``,
-``@``, a tab, a carriage return or a line feed) gets a leading ``'``; a plain number such as an
-E.164 phone carries no formula and is left as it is.
+In files people open (csv, xlsx, and the names of sms and mailchimp files), every text cell
+that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab, a
+carriage return or a line feed) gets a leading ``'``; a plain number such as an E.164 phone
+carries no formula and is left as it is. Columns a platform reads as data are written exactly:
+the hashes of meta and google files, and the e-mail of mailchimp files (``-sales@shop.com.bd``
+is a valid address, and ``'-sales@...`` would be another one).
 """
 
 from __future__ import annotations
@@ -28,7 +35,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +45,7 @@ import pandas as pd
 
 from selorax_analytics import _contacts
 from selorax_analytics._contacts import Row, guard_cell
+from selorax_analytics._files import refuse_existing, write_file
 from selorax_analytics._version import __version__
 from selorax_analytics.exceptions import DataError
 
@@ -158,7 +165,8 @@ def export_segment(
     region
         Region for phones written without a country code (ISO 3166, default Bangladesh).
     overwrite
-        Replace existing files. By default an existing file is an error.
+        Replace existing files. By default an existing file (or manifest) is an error and
+        nothing is written.
 
     Returns
     -------
@@ -169,8 +177,9 @@ def export_segment(
     ------
     DataError
         Unknown segment or format, or a frame missing columns.
-    FileExistsError
-        ``path`` or its manifest exists and ``overwrite`` is false.
+    OutputExistsError
+        ``path`` or its manifest exists and ``overwrite`` is false (also a ``FileExistsError``),
+        or ``path`` is a folder.
 
     Examples
     --------
@@ -182,7 +191,7 @@ def export_segment(
     _contacts.check_columns(rfm, _contacts.RFM_COLUMNS, "rfm")
     _check_segment(rfm, segment)
     target = Path(path)
-    _refuse_existing([target, _manifest_path(target)], overwrite)
+    refuse_existing([target, _manifest_path(target)], overwrite=overwrite)
     linked = _contacts.link(rfm, customers, region=region)
     return _export(linked, rfm, segment, target, format, region, overwrite)
 
@@ -211,14 +220,15 @@ def _export(
     parts = [s for s in (skipped, person_rows) if len(s)]
     skipped = _contacts.typed_skipped(pd.concat(parts, ignore_index=True)) if parts else skipped
     header, rows = _ROWS[format](people.loc[ok])
+    raw = _contacts.PLATFORM_DATA_COLUMNS.get(format, ())
+    cells = [
+        [v if c in raw else guard_cell(v) for c, v in zip(header, r, strict=True)] for r in rows
+    ]
     writer = _write_xlsx if format == "xlsx" else _write_csv
-    _atomic_write(target, lambda f: writer(f, header, rows, segment), overwrite)
+    write_file(target, lambda f: writer(f, header, cells, segment), overwrite=overwrite)
     manifest = _manifest(rfm, segment, format, target, len(rows), len(people), skipped, region)
-    _atomic_write(
-        _manifest_path(target),
-        lambda f: f.write_bytes(json.dumps(manifest, indent=2).encode() + b"\n"),
-        overwrite,
-    )
+    text = json.dumps(manifest, indent=2).encode() + b"\n"
+    write_file(_manifest_path(target), text, overwrite=overwrite)
     return ExportResult(target, _manifest_path(target), segment, format, len(rows), skipped)
 
 
@@ -258,60 +268,15 @@ def export_segments(
     present = set(rfm["segment"].dropna().astype("str"))
     segments = [s for s in _contacts.segment_names(rfm) if s in present]
     targets = {s: folder / f"{segment_file_stem(s)}{FORMAT_SUFFIXES[format]}" for s in segments}
-    _refuse_existing([p for t in targets.values() for p in (t, _manifest_path(t))], overwrite)
+    refuse_existing(
+        [p for t in targets.values() for p in (t, _manifest_path(t))], overwrite=overwrite
+    )
     linked = _contacts.link(rfm, customers, region=region)
-    folder.mkdir(parents=True, exist_ok=True)
     return {s: _export(linked, rfm, s, t, format, region, overwrite) for s, t in targets.items()}
 
 
 def _manifest_path(path: Path) -> Path:
     return path.with_name(path.name + ".manifest.json")
-
-
-def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
-    if overwrite:
-        return
-    existing = [str(p) for p in paths if p.exists()]
-    if existing:
-        raise FileExistsError(
-            f"Refusing to overwrite {existing}; pass overwrite=True (--overwrite) to replace, "
-            "or choose another path."
-        )
-
-
-def _atomic_write(target: Path, write: Callable[[Path], object], overwrite: bool) -> None:
-    """Write through a temporary file in the same folder, then move it into place."""
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"The folder {str(target.parent)!r} does not exist; create it.")
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            _link_no_clobber(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _link_no_clobber(tmp: Path, target: Path) -> None:
-    """Move ``tmp`` to ``target`` only if ``target`` does not exist, atomically."""
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        raise FileExistsError(
-            f"Refusing to overwrite {str(target)!r}; pass overwrite=True (--overwrite)."
-        ) from None
-    except OSError:  # file systems without hard links
-        if target.exists():
-            raise FileExistsError(
-                f"Refusing to overwrite {str(target)!r}; pass overwrite=True (--overwrite)."
-            ) from None
-        os.replace(tmp, target)
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: list[Row], _: str) -> None:
@@ -320,7 +285,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: list[Row], _: str) -> No
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
-        writer.writerows([[guard_cell(v) for v in row] for row in rows])
+        writer.writerows(rows)
 
 
 def _write_xlsx(path: Path, header: Sequence[str], rows: list[Row], segment: str) -> None:
@@ -332,7 +297,7 @@ def _write_xlsx(path: Path, header: Sequence[str], rows: list[Row], segment: str
     sheet.append(list(header))
     for row in rows:
         # XML stores a carriage return as a line feed; say so rather than let it change.
-        sheet.append([_xlsx_text(guard_cell(v)) for v in row])
+        sheet.append([_xlsx_text(v) for v in row])
     book.save(path)
 
 

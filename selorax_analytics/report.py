@@ -13,6 +13,14 @@ nothing is configured) or the ``client`` passed in; the kernels get its address 
 through their environment, never through the notebooks. With no ``as_of`` the demo store is
 reported on :data:`~selorax_analytics.sandbox.DEMO_AS_OF` and a real store on today (Asia/Dhaka).
 
+The folder: a new or empty folder is filled; a folder holding an earlier report (only the files
+a report writes: ``index.html``, ``summary.json``, ``NN_topic.html`` pages, ``exports/``) gets
+the new report, each file replaced whole; a folder holding anything else is refused, unless
+``overwrite=True`` (``--overwrite``), and then only files of the report's own names are
+replaced, nothing else is touched. No file is ever deleted, and one an earlier report wrote but
+this one does not (a notebook since removed) stays. Every file is written atomically and
+readable by its owner only (``0600``), as the exports are.
+
 ``python -m selorax_analytics.report --execute-notebooks`` re-executes the committed notebooks
 in place on the demo store, on purpose, after a change that moves their numbers.
 """
@@ -33,9 +41,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from selorax_analytics import _notebooks
+from selorax_analytics._dates import iso_timestamp
+from selorax_analytics._files import write_file
+from selorax_analytics._report_folder import check_folder
 from selorax_analytics._report_pages import index_page
 from selorax_analytics._version import __version__
-from selorax_analytics.exceptions import ReportError
+from selorax_analytics.exceptions import OutputExistsError, ReportError
 from selorax_analytics.exports import ExportFormat
 
 if TYPE_CHECKING:
@@ -60,13 +71,15 @@ def build_report(
     client: Client | None = None,
     progress: bool = True,
     notebooks: Sequence[str | os.PathLike[str]] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Execute the notebooks against a store and write the HTML report, exports and summary.
 
     Parameters
     ----------
     out_dir
-        Folder to write into (created; files of an earlier report are replaced).
+        Folder to write into: created if missing; an earlier report in it is replaced. A folder
+        holding other files is refused unless ``overwrite``.
     as_of
         Last day of the analysis (date string, date or Timestamp). Default: the demo store's
         :data:`~selorax_analytics.sandbox.DEMO_AS_OF`, or today in Asia/Dhaka for a real store.
@@ -78,6 +91,9 @@ def build_report(
     notebooks
         The notebooks to run; default every ``NN_topic.ipynb`` of the repository's
         ``notebooks/`` folder. Each needs a cell tagged ``parameters`` (``AS_OF`` is set after it).
+    overwrite
+        Write into a folder that holds files other than an earlier report's (files of the
+        report's names are replaced, the others left).
 
     Returns
     -------
@@ -86,6 +102,8 @@ def build_report(
 
     Raises
     ------
+    OutputExistsError
+        ``out_dir`` is a file, or a folder holding other files and ``overwrite`` is false.
     ReportError
         A notebook failed: the message names the notebook, the cell and the error, and the
         notebook as far as it ran is written to ``out_dir/<notebook>.html`` for inspection.
@@ -102,6 +120,7 @@ def build_report(
     out = Path(out_dir)
     paths = _notebooks.notebook_paths() if notebooks is None else [Path(p) for p in notebooks]
     given = None if as_of is None else _day(as_of)
+    check_folder(out, [p.stem for p in paths], overwrite=overwrite)
     client = client if client is not None else connect()
     demo = _is_demo(client)
     day = given or _default_day(demo)
@@ -114,10 +133,15 @@ def build_report(
     summary["notebooks"] = pages
     summary["store"] = "demo store (embedded sandbox)" if demo else client.base_url
     text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
-    (out / "summary.json").write_text(_notebooks.redact(text, secrets) + "\n", encoding="utf-8")
+    _write_page(out / "summary.json", _notebooks.redact(text, secrets) + "\n")
     index = out / "index.html"
-    index.write_text(_notebooks.redact(index_page(summary), secrets), encoding="utf-8")
+    _write_page(index, _notebooks.redact(index_page(summary), secrets))
     return index
+
+
+def _write_page(path: Path, text: str) -> None:
+    """One file of the report, replaced whole (mode ``0600``, as the exports)."""
+    write_file(path, text.encode("utf-8"), overwrite=True)
 
 
 def _is_demo(client: Client) -> bool:
@@ -130,10 +154,13 @@ def _is_demo(client: Client) -> bool:
 
 
 def _day(as_of: object) -> str:
-    try:
-        return pd.Timestamp(as_of).strftime("%Y-%m-%d")  # type: ignore[arg-type]
-    except (ValueError, TypeError) as exc:
-        raise ReportError(f"`as_of` must be a date such as '2026-07-01'; got {as_of!r}.") from exc
+    """The Asia/Dhaka calendar day of ``as_of`` (ISO 8601 text, date, datetime, Timestamp)."""
+    from selorax_analytics._frames import TIMEZONE
+
+    stamp = iso_timestamp(as_of, name="as_of", error=ReportError)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(TIMEZONE)
+    return f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
 
 
 def _default_day(demo: bool) -> str:
@@ -183,7 +210,7 @@ def _run_notebooks(
             _notebooks.execute(nb, name=path.name, cwd=path.parent, env=env)
         except ReportError as exc:
             partial = exc.partial if exc.partial is not None else nb
-            page.write_text(_html(partial, title, secrets), encoding="utf-8")
+            _write_page(page, _html(partial, title, secrets))
             bar.close()
             raise ReportError(
                 f"{exc} The notebook as far as it ran: {page}.",
@@ -191,7 +218,7 @@ def _run_notebooks(
                 cell=exc.cell,
                 partial=exc.partial,
             ) from None
-        page.write_text(_html(nb, title, secrets), encoding="utf-8")
+        _write_page(page, _html(nb, title, secrets))
         pages.append({"notebook": path.name, "title": title, "html": page.name})
     return pages
 
@@ -301,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--as-of", help="last day of the analysis, YYYY-MM-DD")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument(
+        "--overwrite", action="store_true", help="also write into a folder holding other files"
+    )
+    parser.add_argument(
         "--execute-notebooks",
         action="store_true",
         help="re-execute notebooks/*.ipynb in place on the demo store (then review and commit)",
@@ -311,9 +341,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in execute_notebooks(progress=not args.no_progress):
                 print(f"executed {path}")
             return 0
-        print(build_report(args.out, as_of=args.as_of, progress=not args.no_progress))
+        index = build_report(
+            args.out, as_of=args.as_of, progress=not args.no_progress, overwrite=args.overwrite
+        )
+        print(index)
+    except OutputExistsError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     except SeloraxError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     return 0
 

@@ -118,7 +118,68 @@ def test_every_subcommand_has_help(command, capsys):
 )
 def test_usage_errors_exit_2(argv, capsys):
     assert main(argv) == 2
-    assert "usage:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "error: " in err and "--help" in err
+
+
+ISO_FORM = "2026-07-01T10:00:00+06:00"
+#: Bad option values: the option, the value and a piece of the accepted form the line must show.
+BAD_VALUES = [
+    ("rfm", "--as-of", "01/07/2026", ISO_FORM),  # day first: 1 July, never 7 January
+    ("rfm", "--as-of", "07/01/2026", ISO_FORM),
+    ("rfm", "--as-of", "July 1 2026", ISO_FORM),
+    ("rfm", "--as-of", "now", ISO_FORM),
+    ("rfm", "--as-of", "", ISO_FORM),
+    ("rfm", "--as-of", "2026-7-1", ISO_FORM),
+    ("rfm", "--as-of", "2026-02-30", ISO_FORM),
+    ("rfm", "--as-of", "20260701", ISO_FORM),
+    ("cohorts", "--as-of", "2026-07-01T25:00", ISO_FORM),
+    ("guests", "--as-of", "1/7/26", ISO_FORM),
+    ("report", "--as-of", "tomorrow", ISO_FORM),
+    ("fetch", "--since", "yesterday", ISO_FORM),
+    ("fetch", "--since", "0001-01-01T00:00:00+06:00", ISO_FORM),  # year 0 in UTC
+    ("export", "--region", "ZZ", "such as BD"),
+    ("export", "--region", "", "such as BD"),
+    ("rfm", "--store-id", "-5", "positive whole number"),
+    ("rfm", "--store-id", "0", "positive whole number"),
+    ("rfm", "--store-id", "22.5", "positive whole number"),
+    ("rfm", "--store-id", "9" * 5000, "positive whole number"),  # past int()'s digit limit
+    ("guests", "--window-days", "-5", "from 0 to 36,500"),
+    ("guests", "--window-days", "ninety", "from 0 to 36,500"),
+    ("guests", "--window-days", "1e3", "from 0 to 36,500"),
+    ("rfm", "--out", "", "path"),
+    ("cohorts", "--out", "a\0b.csv", "path"),
+    ("fetch", "--cache-dir", "", "path"),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "value", "accepted"), BAD_VALUES)
+def test_bad_option_values_exit_2_in_one_line(command, option, value, accepted, capsys):
+    argv = [command, f"{option}={value}"]
+    if command == "export":
+        argv.insert(1, "Champions")
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1, err
+    assert f"argument {option}: got {value[:37]!r}"[:60] in err
+    assert accepted in err
+
+
+def test_day_first_date_says_how_to_write_it(capsys):
+    assert main(["rfm", "--as-of", "01/07/2026"]) == 2
+    assert "1 July 2026 is 2026-07-01" in capsys.readouterr().err
+
+
+def test_bad_values_never_give_a_traceback_from_the_real_command(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELORAX_")}
+    env["SELORAX_CACHE_DIR"] = str(tmp_path)
+    for argv in (["rfm", "--as-of", "now"], ["guests", "--window-days", "-5"],
+                 ["export", "Champions", "--region", "ZZ"]):  # fmt: skip
+        done = subprocess.run([*_command(), *argv], env=env, capture_output=True, text=True,
+                              timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == "" and len(done.stderr.splitlines()) == 1
+        assert "Traceback" not in done.stderr and argv[-2] in done.stderr
 
 
 # --- against the sandbox -----------------------------------------------------------------------
@@ -262,8 +323,9 @@ def test_export_refuses_to_overwrite_and_names_valid_segments(store, monkeypatch
     assert run_here(store, monkeypatch, capsys, *export)[0] == 0
     before = target.read_bytes()
     code, _, err = run_here(store, monkeypatch, capsys, *export)
-    assert code == 1
+    assert code == 2
     assert err.startswith("error: ") and "--overwrite" in err and len(err.splitlines()) == 1
+    assert repr(str(target)) in err
     assert target.read_bytes() == before
     code, _, err = run_here(
         store, monkeypatch, capsys, *export, "--overwrite", "--format", "google"
