@@ -6,13 +6,23 @@ import csv
 import hashlib
 import json
 import re
+import stat
+import unicodedata
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from selorax_analytics import DataError, ExportResult, export_segment, export_segments
-from selorax_analytics._contacts import guard_cell, normalise_email
+from selorax_analytics import (
+    DataError,
+    ExportResult,
+    OutputExistsError,
+    export_segment,
+    export_segments,
+)
+from selorax_analytics._contacts import guard_cell, meta_text, normalise_email
 from selorax_analytics.schema import coerce_customers
 
 KNOWN_EMAIL_SHA256 = "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
@@ -389,3 +399,127 @@ def _people_count(buyers: pd.DataFrame, customers: pd.DataFrame) -> int:
         for key in keys:
             parent[find(key)] = find(("user", user_id))
     return len({find(("user", u)) for u in buyers["user_id"]})
+
+
+# --- Bengali names for Meta, and platform columns written exactly ------------------------------
+
+#: (name as typed, city as typed, first-name key, last-name key, city key) with the keys
+#: written out by hand as Meta wants them: NFC, lower case, no spaces or punctuation, every
+#: vowel sign and virama kept.
+BENGALI = [
+    ("রহিম উদ্দিন", "ঢাকা", "রহিম", "উদ্দিন", "ঢাকা"),
+    # o-kar typed as its two parts (e-kar + aa-kar); NFC makes it the one sign U+09CB
+    ("মো\u09c7\u09beমিন হক", " চট্টগ্রাম ", "মো\u09cbমিন", "হক", "চট্টগ্রাম"),
+    # first name up to the first space; hyphen, brackets and the dari (।) removed
+    ("সাদিয়া-ইসলাম (রুমা)", "কক্সবাজার।", "সাদিয়াইসলাম", "রুমা", "কক্সবাজার"),
+    # ya with nukta typed as the one letter U+09DF: NFC writes it as ya + nukta
+    ("\u09dfাসিন", "ঢাকা", "\u09af\u09bcাসিন", "", "ঢাকা"),
+    ("José O'Brien", "São Paulo", "josé", "obrien", "sãopaulo"),
+]
+
+
+def _frames_of(people: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    customers = coerce_customers(pd.DataFrame(people))
+    rfm = pd.DataFrame(
+        {
+            "user_id": pd.array([p["user_id"] for p in people], dtype="Int64"),
+            "last_order_at": pd.to_datetime(["2026-06-20"] * len(people), utc=True),
+            "recency_days": 11,
+            "frequency": 2,
+            "monetary": [1000.0 + i for i in range(len(people))],
+            "segment": "Loyal",
+        }
+    )
+    return rfm, customers
+
+
+def test_meta_keeps_bengali_vowel_signs_and_virama(tmp_path):
+    people = [
+        _customer(i + 1, name, f"0171100000{i}", f"p{i}@example.com", city=city)
+        for i, (name, city, *_) in enumerate(BENGALI)
+    ]
+    rfm, customers = _frames_of(people)
+    result = export_segment(rfm, "Loyal", tmp_path / "m.csv", customers=customers, format="meta")
+    by_email = {row[0]: row for row in read_csv(result.path)[1:]}
+    for i, (_, _, first, last, city) in enumerate(BENGALI):
+        row = by_email[sha(f"p{i}@example.com")]
+        assert row[2] == sha(first), BENGALI[i]
+        assert row[3] == (sha(last) if last else "")
+        assert row[4] == sha(city)
+    # the defect: letters only dropped the i-kar of রহিম and the aa-kar of ঢাকা
+    assert by_email[sha("p0@example.com")][2] != sha("রহম")
+    assert by_email[sha("p0@example.com")][4] != sha("ঢক")
+
+
+#: Valid addresses that start like a spreadsheet formula.
+FORMULA_LIKE_EMAILS = ["-sales@example.com", "+promo@example.com", "=eq@example.com"]
+
+
+def _formula_like_people(tmp_path):
+    people = [
+        _customer(i + 1, f"Person {i}", f"0171100001{i}", email)
+        for i, email in enumerate(FORMULA_LIKE_EMAILS)
+    ]
+    return _frames_of(people)
+
+
+def test_platform_files_carry_the_email_unchanged(tmp_path):
+    rfm, customers = _formula_like_people(tmp_path)
+    mail = export_segment(
+        rfm, "Loyal", tmp_path / "mc.csv", customers=customers, format="mailchimp"
+    )
+    assert sorted(r["Email Address"] for r in as_dicts(mail.path)) == sorted(FORMULA_LIKE_EMAILS)
+    for fmt, column in (("meta", "email"), ("google", "Email")):
+        done = export_segment(
+            rfm, "Loyal", tmp_path / f"{fmt}.csv", customers=customers, format=fmt
+        )
+        hashes = sorted(r[column] for r in as_dicts(done.path))
+        assert hashes == sorted(sha(e) for e in FORMULA_LIKE_EMAILS)
+
+
+def test_files_for_people_keep_the_guard_on_emails(tmp_path):
+    rfm, customers = _formula_like_people(tmp_path)
+    sheet = export_segment(rfm, "Loyal", tmp_path / "c.csv", customers=customers)
+    assert sorted(r["email"] for r in as_dicts(sheet.path)) == sorted(
+        "'" + e for e in FORMULA_LIKE_EMAILS
+    )
+    book = export_segment(rfm, "Loyal", tmp_path / "c.xlsx", customers=customers, format="xlsx")
+    cells = [row[3] for row in load_workbook(book.path).active.iter_rows(min_row=2)]
+    assert sorted(c.value for c in cells) == sorted("'" + e for e in FORMULA_LIKE_EMAILS)
+    assert all(c.data_type == "s" for c in cells)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=30))
+def test_meta_key_is_stable_and_keeps_every_mark(text):
+    key = meta_text(text)
+    assert meta_text(key) == key  # normalising twice changes nothing
+    assert key == unicodedata.normalize("NFC", key)
+    assert not any(unicodedata.category(c)[0] in "PZSC" for c in key)
+    lowered = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
+    assert all(c in key for c in lowered if unicodedata.category(c)[0] in "LMN")
+
+
+# --- how files are written ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "meta"])
+def test_export_and_manifest_are_owner_only(rfm, customers, tmp_path, fmt):
+    result = export_segment(
+        rfm, "Champions", tmp_path / f"c.{fmt}", customers=customers, format=fmt
+    )
+    assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(result.manifest_path.stat().st_mode) == 0o600
+
+
+def test_export_refusal_is_a_selorax_error_naming_the_path(rfm, customers, tmp_path):
+    path = tmp_path / "c.csv"
+    export_segment(rfm, "Champions", path, customers=customers)
+    with pytest.raises(OutputExistsError) as info:
+        export_segment(rfm, "Champions", path, customers=customers)
+    assert info.value.path == str(path) and "--overwrite" in str(info.value)
+
+
+def test_export_makes_its_folder(rfm, customers, tmp_path):
+    result = export_segment(rfm, "Champions", tmp_path / "new" / "c.csv", customers=customers)
+    assert result.path.read_text(encoding="utf-8").startswith("user_id,")
