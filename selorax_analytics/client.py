@@ -12,6 +12,7 @@ masked (``sx_at_...abcd``) in ``repr``, logs and errors.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import weakref
@@ -21,7 +22,8 @@ from typing import Any
 import httpx
 
 from selorax_analytics import _params as check
-from selorax_analytics._http import Credentials, Sender, mask
+from selorax_analytics._credentials import Credentials, check_credential, mask
+from selorax_analytics._http import Sender
 from selorax_analytics._version import __version__
 from selorax_analytics.exceptions import AuthenticationError, ValidationError
 from selorax_analytics.paginators import Page
@@ -41,6 +43,40 @@ def _env(name: str) -> str | None:
     return value or None
 
 
+def _base_url(value: object) -> str:
+    """The API root without a trailing slash; :class:`ValidationError` if it is not a URL."""
+    if value is None or value == "":
+        return DEFAULT_BASE_URL
+
+    def refuse(why: str) -> ValidationError:
+        shown = re.sub(r"//[^/@]*@", "//***@", repr(value))  # never echo a password
+        shown = shown if len(shown) <= 120 else shown[:117] + "..."
+        return ValidationError(
+            f"`base_url` (or SELORAX_BASE_URL) must be an http:// or https:// URL of the API "
+            f"root, such as {DEFAULT_BASE_URL} or http://127.0.0.1:8765; got {shown} ({why})."
+        )
+
+    if not isinstance(value, str):
+        raise refuse(f"a {type(value).__name__}, not text")
+    text = value.strip().rstrip("/")
+    if any(c.isspace() or ord(c) < 32 for c in text):
+        raise refuse("it holds spaces or control characters")
+    try:
+        url = httpx.URL(text)
+        port = url.port
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise refuse(str(exc).rstrip(".") or "not a URL") from None
+    if url.scheme not in ("http", "https"):
+        raise refuse("the scheme must be http or https")
+    if not url.host:
+        raise refuse("no host")
+    if url.query or url.fragment or url.userinfo:
+        raise refuse("no query, fragment or user name belongs in it")
+    if port is not None and not 0 < port < 65536:
+        raise refuse("the port must be 1 to 65535")
+    return text
+
+
 def _store_id(value: object) -> int | None:
     if value is None:
         return None
@@ -58,9 +94,13 @@ def _store_id(value: object) -> int | None:
 def _credentials(
     token: str | None, client_id: str | None, secret: str | None, store_id: int | None
 ) -> Credentials:
-    token = token or _env("SELORAX_TOKEN")
-    client_id = client_id or _env("SELORAX_CLIENT_ID")
-    secret = secret or _env("SELORAX_CLIENT_SECRET")
+    token = check_credential("SELORAX_TOKEN (or token=)", token or _env("SELORAX_TOKEN"))
+    client_id = check_credential(
+        "SELORAX_CLIENT_ID (or client_id=)", client_id or _env("SELORAX_CLIENT_ID")
+    )
+    secret = check_credential(
+        "SELORAX_CLIENT_SECRET (or client_secret=)", secret or _env("SELORAX_CLIENT_SECRET")
+    )
     if token:
         return Credentials(token=token, store_id=store_id)
     if client_id or secret:
@@ -124,12 +164,7 @@ class Client:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        url = (base_url or _env("SELORAX_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise ValidationError(
-                f"`base_url` must start with http:// or https://; got {url!r} "
-                f"(e.g. {DEFAULT_BASE_URL})."
-            )
+        url = _base_url(base_url or _env("SELORAX_BASE_URL"))
         check.positive_int("max_concurrency", max_concurrency)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise check.refuse("max_retries", max_retries, "an integer of at least 0")

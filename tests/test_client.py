@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import httpx
 import pytest
 
-from selorax_analytics import _http
+from selorax_analytics import _headers, _http, _pacing
 from selorax_analytics.client import Client, connect
 from selorax_analytics.exceptions import (
     AuthenticationError,
@@ -200,8 +199,9 @@ def test_retries_5xx_with_html_body_then_succeeds(fast_retries, caplog):
     with caplog.at_level(logging.INFO, logger="selorax_analytics"):
         page = client.list_customers()
     assert page.total == 1 and len(calls) == 3
-    retries = [r for r in caplog.records if r.getMessage().startswith("Retrying GET /customers")]
-    assert len(retries) == 2
+    retries = [r.getMessage() for r in caplog.records]
+    assert len(retries) == 2, retries
+    assert all(m.startswith("GET /customers: server error (502), retrying in ") for m in retries)
 
 
 def test_server_error_after_bounded_attempts(fast_retries):
@@ -285,32 +285,105 @@ def test_create_is_not_retried_after_a_dropped_answer(fast_retries):
     assert len(calls) == 1
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_retry_after_pauses_every_worker():
-    pacer = _http.Pacer()
+    clock = FakeClock()
+    pacer = _pacing.Pacer(clock)
     pacer.pause(0.3)
-    waited: list[float] = []
-
-    def worker():
-        began = time.monotonic()
-        pacer.wait()
-        waited.append(time.monotonic() - began)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(waited) == 4 and min(waited) >= 0.25
+    needed, _ = pacer.acquire(limit=0)  # limit 0: say what is needed instead of waiting
+    assert needed == pytest.approx(-0.3)
+    clock.now += 0.3
+    assert pacer.acquire(limit=0)[0] == 0.0
 
 
-def test_paces_itself_by_rate_limit_headers():
-    pacer = _http.Pacer()
-    pacer.observe(httpx.Headers({"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "0.3"}))
-    began = time.monotonic()
-    pacer.wait()  # the last request of the window goes at once
-    assert time.monotonic() - began < 0.1
-    pacer.wait()  # the next waits for the window to reset
-    assert time.monotonic() - began >= 0.25
+def test_budget_counts_requests_in_flight_and_probes_each_new_window():
+    clock = FakeClock()
+    pacer = _pacing.Pacer(clock)
+    sent = [pacer.acquire(limit=0) for _ in range(5)]  # no X-RateLimit seen: no pacing
+    assert all(waited == 0.0 for waited, _ in sent)
+    # 3 left when the first answer was made, but 4 more are still on their way
+    pacer.release(sent[0][1], _headers.RateLimit(remaining=3, reset=1.0, limit=10))
+    assert pacer.acquire(limit=0)[0] == pytest.approx(-1.0)
+    for _, generation in sent[1:]:
+        pacer.release(generation, _headers.RateLimit(remaining=0, reset=1.0, limit=10))
+    clock.now += 1.0
+    waited, probe = pacer.acquire(limit=0)  # the window is over: one request probes the next
+    assert waited == 0.0 and probe != sent[0][1]
+    assert pacer.acquire(limit=0)[0] < 0  # the others wait for the probe's answer
+    pacer.release(probe, _headers.RateLimit(remaining=9, reset=1.0, limit=10))
+    assert [pacer.acquire(limit=0)[0] for _ in range(9)] == [0.0] * 9
+    assert pacer.acquire(limit=0)[0] == pytest.approx(-1.0)
+
+
+def test_a_stale_answer_does_not_refill_the_budget():
+    clock = FakeClock()
+    pacer = _pacing.Pacer(clock)
+    _, old = pacer.acquire(limit=0)
+    _, first = pacer.acquire(limit=0)
+    pacer.release(first, _headers.RateLimit(remaining=0, reset=0.5))
+    clock.now += 0.5
+    _, probe = pacer.acquire(limit=0)
+    pacer.release(old, _headers.RateLimit(remaining=50, reset=30.0))  # sent in the old window
+    assert pacer.acquire(limit=0)[0] < 0  # still waiting for the probe
+    pacer.release(probe, _headers.RateLimit(remaining=2, reset=1.0))
+    waits = [pacer.acquire(limit=0)[0] for _ in range(3)]
+    assert waits[:2] == [0.0, 0.0] and waits[2] < 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-RateLimit-Remaining": "4", "X-RateLimit-Reset": "30"}, (4, 30.0)),
+        (
+            {
+                "Date": "Tue, 30 Jun 2026 10:00:00 GMT",
+                "X-RateLimit-Remaining": "4",
+                "X-RateLimit-Reset": "1782813630",  # 2026-06-30T10:00:30Z as an epoch
+            },
+            (4, 30.0),
+        ),
+        (
+            {
+                "Date": "Tue, 30 Jun 2026 10:00:00 GMT",
+                "X-RateLimit-Remaining": "4",
+                "X-RateLimit-Reset": "1782813612000",  # in milliseconds
+            },
+            (4, 12.0),
+        ),
+        ({"X-RateLimit-Remaining": "4"}, None),
+        ({"X-RateLimit-Remaining": "4.5", "X-RateLimit-Reset": "3"}, None),
+    ],
+)
+def test_rate_limit_headers_read_seconds_or_epoch(headers, expected):
+    h = httpx.Headers(headers)
+    seen = _headers.rate_limit(h, _headers.served_at(h))
+    assert (seen.remaining, seen.reset) == expected if expected else seen is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7", 7.0),
+        ("0", 0.0),
+        ("2.5", 2.5),
+        ("Tue, 30 Jun 2026 10:00:45 GMT", 45.0),
+        ("Tue, 30 Jun 2026 09:00:00 GMT", 0.0),  # in the past: no wait
+        ("-3", None),
+        ("nan", None),
+        ("tomorrow", None),
+        ("Tue, 30 Jun 2026 10:00:45", None),  # no zone
+    ],
+)
+def test_retry_after_in_seconds_or_as_a_date(value, expected):
+    h = httpx.Headers({"Date": "Tue, 30 Jun 2026 10:00:00 GMT", "Retry-After": value})
+    assert _headers.retry_after(h, _headers.served_at(h)) == expected
 
 
 # -- connect and secrets ----------------------------------------------------------------------------
