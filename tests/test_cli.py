@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -369,3 +370,45 @@ def test_cache_dir_option(store, monkeypatch, capsys, tmp_path):
     assert code == 0, err
     assert json.loads(out)["cache_dir"].startswith(str(cache))
     assert any(cache.rglob("*.parquet")), "the cache was written where --cache-dir says"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("rfm", "--csv"), ("cohorts", "--json"), ("guests", "--csv")],
+    ids=["rfm", "cohorts", "guests"],
+)
+def test_out_refuses_an_existing_file_and_overwrite_replaces_it(
+    store, monkeypatch, capsys, tmp_path, command
+):
+    target = tmp_path / "table.txt"
+    target.write_text("keep me", encoding="utf-8")
+    argv = (*command, "--as-of", AS_OF, "--out", str(target))
+    code, out, err = run_here(store, monkeypatch, capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and len(err.splitlines()) == 1
+    assert repr(str(target)) in err and "--overwrite" in err
+    assert target.read_text(encoding="utf-8") == "keep me"
+    code, out, err = run_here(store, monkeypatch, capsys, *argv, "--overwrite")
+    assert code == 0 and out == "", err
+    expected = run_here(store, monkeypatch, capsys, *argv[:-2])  # the same table, printed
+    assert target.read_text(encoding="utf-8") == expected[1]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.txt"]
+
+
+def test_out_naming_a_folder_is_refused(store, monkeypatch, capsys, tmp_path):
+    code, _, err = run_here(store, monkeypatch, capsys, "rfm", "--out", str(tmp_path),
+                            "--overwrite")  # fmt: skip
+    assert code == 2 and "is a folder" in err and len(err.splitlines()) == 1
+
+
+def test_as_of_date_time_is_the_dhaka_day(store, monkeypatch, capsys):
+    # 18:00 UTC on 14 June is midnight in Dhaka: the analysis day is 15 June
+    day = run_here(store, monkeypatch, capsys, "rfm", "--as-of", AS_OF, "--json")
+    stamp = run_here(store, monkeypatch, capsys, "rfm", "--as-of", "2026-06-14T18:00:00Z", "--json")
+    offset = run_here(store, monkeypatch, capsys, "rfm", "--as-of", f"{AS_OF}T00:00:00+06:00",
+                      "--json")  # fmt: skip
+    assert day[0] == stamp[0] == offset[0] == 0
+    assert json.loads(day[1]) == json.loads(stamp[1]) == json.loads(offset[1])
+    code, out, _ = run_here(store, monkeypatch, capsys, "rfm", "--as-of", "2026-06-14T17:59:59Z")
+    assert code == 0 and "as of 2026-06-14" in out
