@@ -28,6 +28,8 @@ Refresh = Literal["auto", "full", "never"]
 #: Page 1 sent early (see :func:`start`) is page 1 of this order.
 WALK_ORDER = "created_at:asc"
 CacheOption = bool | str | os.PathLike[str]
+#: How far ahead of this machine's clock a cache's ``refreshed_at`` may be and still be served.
+_CLOCK_SKEW = 300.0
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Load:
     #: Page 1 of the main walk, requested alongside the store lookup (see :func:`start`).
     early: Future[Any] | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    #: The caller's ``refresh``: offline (``"never"``) a corrupt cache is an error, not a refetch.
+    refresh: str = "auto"
 
     def __post_init__(self) -> None:
         self.stats.update(source="api", refresh="full", pages=0, repair=None, changes=None)
@@ -158,26 +162,49 @@ def start(
     online = refresh != "never"
     if online and cache is not False and first_page is not None and not store_known(client, cache):
         early = client.pool.submit(first_page, client)
-    entry = None if cache is False else Entry(cache_dir_for(client, cache), name)
-    return Load(client, kind, name, params, entry, progress, started, sent, early)
+    entry = None
+    if cache is not False:
+        entry = Entry(cache_dir_for(client, cache, offline=not online), name, kind)
+    return Load(client, kind, name, params, entry, progress, started, sent, early, refresh=refresh)
 
 
 def read_cached(load: Load) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-    """The cached frame and metadata, or ``None``; a corrupt cache is reported and removed."""
-    if load.entry is None or not load.entry.exists():
+    """The cached frame and metadata, or ``None``.
+
+    A cache that cannot be trusted (see :class:`~selorax_analytics.cache.CorruptCache`) is
+    reported in one warning naming the file and removed, so the load fetches it again; offline
+    (``refresh="never"``) it is a :class:`CacheError` naming the file, and is left as it is.
+    """
+    entry = load.entry
+    if entry is None or not entry.exists():
         return None
     try:
-        return load.entry.read()
+        frame, meta = entry.read()
+        if meta.get("params", load.params) != load.params:
+            raise CorruptCache(entry.meta_path, "describes a load with other parameters")
     except CorruptCache as exc:
-        logger.warning(
-            "The cached %s in %s is corrupt (%s); fetching it again.",
-            load.kind,
-            load.entry.folder,
-            exc,
-        )
-        load.stats["cache_problem"] = str(exc)
-        load.entry.remove()
+        _drop_unusable(load, entry, exc)
         return None
+    return frame, meta
+
+
+def _drop_unusable(load: Load, entry: Entry, problem: CorruptCache) -> None:
+    if load.refresh == "never":
+        raise CacheError(
+            f"refresh='never' but the cached {load.kind} cannot be used: {problem.path} "
+            f"{problem.problem}. Load once with refresh='auto' (online) to fetch it again and "
+            "replace it."
+        )
+    moved = entry.remove()
+    kept = "".join(f"; the folder there was moved to {aside}" for aside in moved)
+    logger.warning(
+        "The cached %s is corrupt: %s %s%s; fetching it again.",
+        load.kind,
+        problem.path,
+        problem.problem,
+        kept,
+    )
+    load.stats["cache_problem"] = str(problem)
 
 
 def serve_cached(
@@ -193,9 +220,9 @@ def serve_cached(
     elif refresh == "full" or cached is None:
         return None
     else:
-        fetched = pd.Timestamp(cached[1]["refreshed_at"])
+        fetched = pd.Timestamp(cached[1]["refreshed_at"])  # checked when the cache was read
         age = (pd.Timestamp.now(tz="UTC") - fetched).total_seconds()
-        if age >= max_age:
+        if age >= max_age or age < -_CLOCK_SKEW:  # far ahead of the clock: not trusted
             return None
     assert cached is not None
     load.stats.update(source="cache", refresh="none", mode=cached[1].get("mode"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pandas as pd
@@ -13,7 +15,7 @@ import pytest
 
 from selorax_analytics.cache import Journal, cache_dir_for
 from selorax_analytics.client import Client
-from selorax_analytics.exceptions import CacheError
+from selorax_analytics.exceptions import CacheError, ConnectionFailedError
 from selorax_analytics.loaders import load_customers, load_history, load_orders
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
@@ -61,12 +63,12 @@ def test_folder_per_host_and_store_and_one_store_lookup(store, tmp_path):
     assert cache_dir_for(one, tmp_path / "elsewhere").parent.parent == tmp_path / "elsewhere"
 
 
-def test_store_endpoint_unavailable_falls_back_to_a_token_hash(tmp_path):
+def test_store_endpoint_unavailable_names_the_folder_by_a_token_hash_not_remembered(tmp_path):
     transport = httpx.MockTransport(lambda r: httpx.Response(404, json={"message": "No endpoint"}))
     client = Client("http://api.test", token=SECRET_TOKEN, transport=transport)
     folder = cache_dir_for(client)
     assert folder.name.startswith("token-") and "Canary" not in folder.name
-    assert SECRET_TOKEN not in (folder.parent / "stores.json").read_text()
+    assert not (folder.parent / "stores.json").exists()  # asked again next time
 
 
 def test_metadata_and_no_secret_on_disk(store, frames):
@@ -100,26 +102,6 @@ def test_refresh_auto_never_and_full(store, frames):
     full = load_orders(client, refresh="full", progress=False)
     assert count(store, "orders") - before == -(-len(frames[1]) // 250) + 1
     pd.testing.assert_frame_equal(full, frames[1])
-
-
-@pytest.mark.parametrize("damage", ["truncate", "metadata"])
-def test_corrupt_cache_is_reported_in_one_line_and_fetched_again(store, frames, caplog, damage):
-    client = Client(store.base_url, token=DEMO_TOKEN)
-    load_customers(client, progress=False)
-    folder = cache_dir_for(client)
-    if damage == "truncate":
-        data = (folder / "customers.parquet").read_bytes()
-        (folder / "customers.parquet").write_bytes(data[: len(data) // 2])
-    else:
-        (folder / "customers.json").write_text("{not json")
-    with caplog.at_level(logging.WARNING, logger="selorax_analytics"):
-        again = load_customers(client, progress=False)
-    problems = [r for r in caplog.records if "corrupt" in r.getMessage()]
-    assert len(problems) == 1 and "\n" not in problems[0].getMessage()
-    assert "Traceback" not in caplog.text
-    assert again.attrs["selorax"]["source"] == "api"
-    pd.testing.assert_frame_equal(again, frames[0])
-    assert load_customers(client, progress=False).attrs["selorax"]["source"] == "cache"
 
 
 def test_incremental_refresh_matches_a_full_reload_and_keeps_history(store, frames):
@@ -219,3 +201,131 @@ def test_lookups_of_several_tokens_run_together_and_all_are_remembered(store, tm
     again = [cache_dir_for(Client(store.base_url, token=t), tmp_path) for t in tokens]
     assert again == folders and store.request_counts() == {}
     assert SECRET_TOKEN not in (folders[0].parent / "stores.json").read_text()
+
+
+@pytest.fixture(scope="module")
+def unchanged():
+    """A small store shared by the tests that only read it."""
+    server = Sandbox(customers=SMALL)
+    server.start()
+    yield server
+    server.stop()
+
+
+class FlakyStoreLookup(httpx.HTTPTransport):
+    """Real HTTP, except that the first ``GET /store`` answers get ``failures`` in turn.
+
+    A failure is a status code, a ``store_id`` to answer with 200, or an exception to raise.
+    """
+
+    def __init__(self, *failures: object) -> None:
+        super().__init__()
+        self.failures = list(failures)
+        self.lookups = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/store"):
+            return super().handle_request(request)
+        self.lookups += 1
+        if not self.failures:
+            return super().handle_request(request)
+        failure = self.failures.pop(0)
+        if isinstance(failure, Exception):
+            raise failure
+        if isinstance(failure, int) and not isinstance(failure, bool) and failure >= 400:
+            return httpx.Response(failure, json={"message": "Unavailable.", "status": failure})
+        return httpx.Response(200, json={"data": {"store_id": failure}, "status": 200})
+
+
+def token_key(base_url: str, token: str) -> str:
+    """What an earlier version files a token under in stores.json: sha256 of host|token."""
+    host = base_url.removeprefix("http://")
+    return hashlib.sha256(f"{host}|{token}".encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize(
+    "failure", [404, 403, 503, "abc", None, True, -4], ids=lambda f: f"store-answers-{f}"
+)
+def test_a_failed_store_lookup_is_used_once_and_never_remembered(unchanged, frames, failure):
+    flaky = FlakyStoreLookup(failure)
+    first = load_customers(
+        Client(unchanged.base_url, token=DEMO_TOKEN, transport=flaky, max_retries=0), progress=False
+    )
+    pd.testing.assert_frame_equal(first, frames[0])
+    folder = Path(first.attrs["selorax"]["cache_dir"])
+    assert folder.name == f"token-{token_key(unchanged.base_url, DEMO_TOKEN)[:12]}"
+    stores = folder.parent / "stores.json"
+    assert not stores.exists()
+    # the store answers now: the next load asks again and lands in the store's folder
+    answering = FlakyStoreLookup()
+    again = load_customers(Client(unchanged.base_url, token=DEMO_TOKEN, transport=answering))
+    assert answering.lookups == 1
+    assert Path(again.attrs["selorax"]["cache_dir"]) == folder.parent / "store-22"
+    assert json.loads(stores.read_text()) == {token_key(unchanged.base_url, DEMO_TOKEN): "store-22"}
+    third = FlakyStoreLookup()
+    cached = load_customers(Client(unchanged.base_url, token=DEMO_TOKEN, transport=third))
+    assert third.lookups == 0 and cached.attrs["selorax"]["source"] == "cache"
+
+
+def test_a_lookup_that_fails_once_and_is_retried_lands_in_the_store_folder(unchanged):
+    flaky = FlakyStoreLookup(503)
+    client = Client(unchanged.base_url, token=DEMO_TOKEN, transport=flaky)
+    assert cache_dir_for(client).name == "store-22" and flaky.lookups == 2
+
+
+def test_a_store_lookup_without_connection_fails_the_load_and_records_nothing(unchanged, tmp_path):
+    cut = httpx.ConnectError("connection refused")
+    client = Client(
+        unchanged.base_url, token=DEMO_TOKEN, transport=FlakyStoreLookup(cut, cut), max_retries=0
+    )
+    with pytest.raises(ConnectionFailedError):
+        load_customers(client, progress=False)
+    # offline, only the cache is wanted: no cache is the error, not the network
+    with pytest.raises(CacheError, match="refresh='never'"):
+        load_customers(client, refresh="never", progress=False)
+    assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
+    answering = FlakyStoreLookup()
+    loaded = load_customers(Client(unchanged.base_url, token=DEMO_TOKEN, transport=answering))
+    assert Path(loaded.attrs["selorax"]["cache_dir"]).name == "store-22"
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    ["token-0123456789ab", "../../elsewhere", "store-22/../../x", 22],
+    ids=["old-recorded-failure", "a-path", "a-path-inside", "not-text"],
+)
+def test_stores_json_names_only_store_folders(unchanged, tmp_path, recorded):
+    host_dir = tmp_path / "cache" / unchanged.base_url.removeprefix("http://").replace(":", "_")
+    host_dir.mkdir(parents=True)
+    key = token_key(unchanged.base_url, DEMO_TOKEN)
+    (host_dir / "stores.json").write_text(json.dumps({key: recorded, "other": "store-7"}))
+    lookup = FlakyStoreLookup()
+    folder = cache_dir_for(Client(unchanged.base_url, token=DEMO_TOKEN, transport=lookup))
+    assert folder == host_dir / "store-22" and lookup.lookups == 1
+    remembered = json.loads((host_dir / "stores.json").read_text())
+    assert remembered == {key: "store-22", "other": "store-7"}
+
+
+@pytest.mark.parametrize("damage", ["not-json", "a-list", "a-folder-with-content"])
+def test_unreadable_stores_json_is_reported_once_and_written_again(
+    unchanged, tmp_path, caplog, damage
+):
+    host_dir = tmp_path / "cache" / unchanged.base_url.removeprefix("http://").replace(":", "_")
+    host_dir.mkdir(parents=True)
+    stores = host_dir / "stores.json"
+    if damage == "not-json":
+        stores.write_text("{not json")
+    elif damage == "a-list":
+        stores.write_text("[1, 2]")
+    else:
+        stores.mkdir()
+        (stores / "mine.txt").write_text("not the cache's")
+    with caplog.at_level(logging.WARNING, logger="selorax_analytics"):
+        folder = cache_dir_for(Client(unchanged.base_url, token=DEMO_TOKEN))
+    assert folder.name == "store-22"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and str(stores) in warnings[0]
+    assert json.loads(stores.read_text()) == {token_key(unchanged.base_url, DEMO_TOKEN): "store-22"}
+    if damage == "a-folder-with-content":
+        [aside] = host_dir.glob("stores.json.corrupt-*")
+        assert (aside / "mine.txt").read_text() == "not the cache's"
