@@ -65,13 +65,17 @@ class Load:
 
     def walk(
         self,
-        fetch: Callable[[int], Any],
+        fetch: Callable[[int, int], Any],
         id_field: str,
         purpose: str = "main",
-        check: Callable[[], Any] | None = None,
+        changes: Callable[[int, int], Any] | None = None,
         prepare: Callable[[list], Any] | None = None,
     ) -> Any:
-        """The walk's rows, or ``prepare(rows)`` (run while the newest-rows check is out)."""
+        """The walk's rows, or ``prepare(rows)`` (run while the changed-rows check is out).
+
+        ``fetch(page, size)`` reads the walk's pages; ``changes(page, size)`` the same list
+        sorted ``updated_at:desc`` (see :class:`PageWalker`).
+        """
         journal = self.journal(purpose)
         first, self.early = (self.early, None) if purpose == "main" else (None, self.early)
         bar = Progress(
@@ -84,7 +88,7 @@ class Load:
             max_in_flight=self.client.max_concurrency,
             journal=journal,
             progress=bar,
-            check=check,
+            changes=changes,
             first=first,
         )
         try:
@@ -100,7 +104,7 @@ class Load:
 
     def _account(self, report: WalkReport) -> None:
         self.stats["pages"] += report.pages
-        if report.changed or report.removed:
+        if report.changed or report.removed or report.open_ended or report.size != MAX_PAGE_SIZE:
             self.stats["repair"] = report.as_dict()
 
     def finish(self, frame: pd.DataFrame, meta: dict[str, Any] | None) -> pd.DataFrame:
@@ -247,11 +251,16 @@ def build_meta(load: Load, frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
 
 
 def customers_page(
-    client: Client, include_guests: bool, since: str | None, page: int, sort: str = WALK_ORDER
+    client: Client,
+    include_guests: bool,
+    since: str | None,
+    page: int,
+    limit: int = MAX_PAGE_SIZE,
+    sort: str = WALK_ORDER,
 ) -> Any:
-    """One page (of :data:`MAX_PAGE_SIZE`) of the customers list as the loaders walk it."""
+    """One page of the customers list as the loaders walk it."""
     return client.list_customers(
-        page=page, limit=MAX_PAGE_SIZE, sort=sort, include_guests=include_guests, since=since
+        page=page, limit=limit, sort=sort, include_guests=include_guests, since=since
     )
 
 
@@ -262,9 +271,10 @@ def walk_customers(
     purpose: str,
     prepare: Callable[[list], Any] | None = None,
 ) -> Any:
-    def fetch(page: int, sort: str = WALK_ORDER) -> Any:
-        return customers_page(load.client, include_guests, since, page, sort)
+    def fetch(page: int, limit: int, sort: str = WALK_ORDER) -> Any:
+        return customers_page(load.client, include_guests, since, page, limit, sort)
 
-    return load.walk(
-        fetch, "user_id", purpose, check=lambda: fetch(1, "updated_at:desc"), prepare=prepare
-    )
+    def changes(page: int, limit: int) -> Any:
+        return fetch(page, limit, "updated_at:desc")
+
+    return load.walk(fetch, "user_id", purpose, changes=changes, prepare=prepare)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from selorax_analytics._loading import Progress, retype, sort_frame, to_frame, upsert
 from selorax_analytics._loadrun import WALK_ORDER, Load, walk_customers
+from selorax_analytics._pagecheck import changed_since, merge_changes
 from selorax_analytics._sublists import walk_each
 from selorax_analytics.cache import CorruptCache, Entry
 from selorax_analytics.client import Client
@@ -47,9 +48,11 @@ def load_orders_into(
         return _per_customer(load, incremental_from)
     try:
         frame = load.walk(
-            lambda page: orders_page(load.client, load.params, page),
+            lambda page, limit: orders_page(load.client, load.params, page, limit=limit),
             "order_id",
-            check=lambda: orders_page(load.client, load.params, 1, "updated_at:desc"),
+            changes=lambda page, limit: orders_page(
+                load.client, load.params, page, "updated_at:desc", limit
+            ),
             prepare=partial(to_frame, kind="orders"),
         )
     except PermissionDeniedError as exc:
@@ -61,11 +64,17 @@ def load_orders_into(
     return frame, {"mode": "orders"}
 
 
-def orders_page(client: Client, params: dict[str, Any], page: int, sort: str = WALK_ORDER) -> Any:
-    """One page (of :data:`MAX_PAGE_SIZE`) of ``GET /orders`` with the loader's filters."""
+def orders_page(
+    client: Client,
+    params: dict[str, Any],
+    page: int,
+    sort: str = WALK_ORDER,
+    limit: int = MAX_PAGE_SIZE,
+) -> Any:
+    """One page of ``GET /orders`` with the loader's filters."""
     return client.list_orders(
         page=page,
-        limit=MAX_PAGE_SIZE,
+        limit=limit,
         sort=sort,
         since=params["since"],
         until=params["until"],
@@ -80,18 +89,17 @@ def _incremental(
     if not watermark:
         return None
     floor = pd.Timestamp(watermark) - ORDER_SAFETY_MARGIN
-    rows: list[dict[str, Any]] = []
-    number, total = 1, None
-    while True:
-        page = orders_page(load.client, load.params, number, "updated_at:desc")
-        load.stats["pages"] += 1
-        total = page.total if total is None else total
-        rows += page.records
-        if not page.records or number * MAX_PAGE_SIZE >= page.total:
-            break
-        if pd.Timestamp(page.records[-1]["updated_at"]) < floor:
-            break
-        number += 1
+    if floor.tzinfo is None:
+        floor = floor.tz_localize("UTC")
+    changes = changed_since(
+        lambda page, limit: orders_page(load.client, load.params, page, "updated_at:desc", limit),
+        floor,
+        MAX_PAGE_SIZE,
+    )
+    load.stats["pages"] += changes.pages
+    rows, total = merge_changes([], changes, "order_id").rows, changes.total
+    if total is None:
+        return None  # without a total, deletions cannot be told: reload
     fresh = to_frame(rows, "orders")
     merged = upsert(frame, fresh, "orders")
     if len(merged) != total:
@@ -159,8 +167,8 @@ def _per_customer(load: Load, previous: Cached | None) -> tuple[pd.DataFrame, di
 def _read_each(load: Load, user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     status = load.params["status"]
 
-    def fetch(user_id: int, page: int) -> Any:
-        return load.client.customer_orders(user_id, page=page, limit=MAX_PAGE_SIZE, status=status)
+    def fetch(user_id: int, page: int, limit: int) -> Any:
+        return load.client.customer_orders(user_id, page=page, limit=limit, status=status)
 
     journal = load.journal("per-customer")
     bar = Progress(load.progress, "orders per customer", "customers")

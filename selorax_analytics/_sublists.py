@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
+from selorax_analytics._pagecheck import served_size
 from selorax_analytics.exceptions import IncompleteLoadError
 from selorax_analytics.paginators import (
     MAX_PAGE_SIZE,
@@ -23,20 +24,27 @@ from selorax_analytics.paginators import (
 )
 
 
-def _all_pages(fetch: Callable[[int, int], Page], key: int, limit: int) -> tuple[int, list]:
-    """Every row of one sub-list (e.g. one customer's orders), re-read if it moved meanwhile."""
+def _all_pages(fetch: Callable[[int, int, int], Page], key: int, limit: int) -> tuple[int, list]:
+    """Every row of one sub-list (e.g. one customer's orders), re-read if it moved meanwhile.
+
+    Pages after the first are asked for in the size the first was served in (a server may cap
+    ``limit``); the rows must be ``total`` distinct ids.
+    """
     for _ in range(MAX_REPAIR_ROUNDS + 1):
-        first = fetch(key, 1)
+        first = fetch(key, 1, limit)
+        size = served_size(first, limit)
         rows = list(first.records)
         totals = {first.total}
-        for number in range(2, math.ceil(first.total / limit) + 1):
-            page = fetch(key, number)
+        for number in range(2, math.ceil(first.total / size) + 1):
+            page = fetch(key, number, size)
             rows += page.records
             totals.add(page.total)
-        if len(totals) == 1 and len(rows) == first.total:
+        distinct = len({repr(r.get("order_id", r.get("id", n))) for n, r in enumerate(rows)})
+        if len(totals) == 1 and len(rows) == first.total == distinct and first.total_known:
             return first.total, rows
     raise IncompleteLoadError(
-        f"The rows of {key} kept changing while they were read; load again later.",
+        f"The rows of {key} kept changing while they were read, or did not add up to the "
+        "total the API reported (or it reported none); load again later.",
         expected=first.total,
         received=len(rows),
     )
@@ -44,7 +52,7 @@ def _all_pages(fetch: Callable[[int, int], Page], key: int, limit: int) -> tuple
 
 def walk_each(
     keys: Sequence[int],
-    fetch: Callable[[int, int], Page],
+    fetch: Callable[[int, int, int], Page],
     *,
     pool: Executor,
     max_in_flight: int,

@@ -1,63 +1,115 @@
-"""How pages are walked: page 1 for ``total``, the rest concurrently, then checked and repaired.
+"""How pages are walked: page 1 first, the rest concurrently, then checked and repaired.
 
-The API pages by number (``page``, ``limit`` up to 250, ``total`` in every answer). Offset paging
-over a list that changes while it is read can skip or repeat rows, so every walk is checked:
-every page must report the same ``total`` and the rows must be exactly ``total`` distinct ids.
-When the totals disagree the store changed during the walk; the pages read before the last
-change are read again (the pages that may have moved) until all agree. Creations and deletions
-in equal numbers leave ``total`` unchanged, so a finished walk is also checked against the most
-recently updated rows (one request, ``sort=updated_at:desc``): if it holds a row the walk did not
-read at all (created meanwhile), every page is read again. A row that was read, but was updated
-since, is replaced by its newer version from that check (an update moves no row between pages,
-so nothing is read again for it). What moved is reported. A walk that cannot be made consistent
-raises :class:`IncompleteLoadError`.
+The API pages by number (``page`` and ``limit``, ``total`` in every answer). What a server does
+beyond the documentation is not trusted:
+
+- the page size served is told from page 1 (a server may cap ``limit`` lower, saying so or not),
+  and the other pages are asked for with that size;
+- with a ``total``, pages ``1..ceil(total/size)`` must all report the same ``total`` and hold
+  exactly ``total`` distinct rows (and the page after a full last page none of its own). Pages
+  read before ``total`` moved are read again until all agree. A ``total`` the rows never fit
+  (approximate) ends in :class:`IncompleteLoadError`: which rows are missing cannot be told;
+- without a ``total`` the list is walked to its end: a short page, an empty page or a page
+  repeating the one before it, in windows of concurrent pages;
+- a row on two pages is never kept twice: the pages are read again, and if it persists the
+  walk raises :class:`IncompleteLoadError`;
+- once the pages agree, every row updated since the walk began (less a margin) is read, walking
+  ``sort=updated_at:desc`` until rows are older (one request on a quiet store). Rows read in an
+  older version are replaced, rows created meanwhile are added, and the count must then equal
+  the list's ``total``; if it does not (rows were deleted meanwhile), every page is read again.
+  A resumed walk takes the moment its journal began, so pages kept from an interrupted load are
+  proven current, or replaced, the same way.
+
+A walk that cannot be made consistent raises :class:`IncompleteLoadError` naming what happened.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
-from selorax_analytics.exceptions import IncompleteLoadError
+from selorax_analytics._pagecheck import (
+    Changes,
+    changed_since,
+    closed_problem,
+    ids_of,
+    merge_changes,
+    open_end,
+    served_size,
+)
+from selorax_analytics.exceptions import ApiError, IncompleteLoadError
 
 logger = logging.getLogger("selorax_analytics")
 
 MAX_PAGE_SIZE = 250
 #: Rounds of re-reading moved pages before a walk is declared incomplete.
 MAX_REPAIR_ROUNDS = 4
+#: Rows updated this long before the walk began (by the server's ``Date``) are read again by the
+#: changed-rows check: ``Date`` has whole seconds, and may come from another clock than
+#: ``updated_at``.
+CHANGE_MARGIN = pd.Timedelta(minutes=2)
+#: The same margin when the server sends no ``Date`` and this machine's clock is used instead.
+CLOCK_MARGIN = pd.Timedelta(minutes=15)
+#: The journal entry holding when a walk began and its page size.
+START_KEY = "walk:start"
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list endpoint: its rows and the ``total`` the server reported."""
+    """One page of a list endpoint: its rows and the ``total`` the server reported.
+
+    ``total_known`` is false when the answer carried no ``total`` (``total`` is then the page's
+    row count).
+    """
 
     records: list[dict[str, Any]]
     page: int
     limit: int
     total: int
     served_at: pd.Timestamp | None = None
+    total_known: bool = True
 
     @classmethod
     def from_body(cls, body: dict[str, Any], page: int, limit: int) -> Page:
-        data = body.get("data") or []
+        """The page in a decoded list answer; :class:`ApiError` if it is not one.
+
+        ``body["_served_at"]`` is the answer's ``Date`` as the client read it (an aware
+        datetime, or absent when missing or unreadable); ``served_at`` is it in UTC.
+        """
         paging = body.get("pagination") or {}
-        total = paging.get("total", len(data))
+        data = body.get("data")
+        if data is None and "pagination" in body:  # "data": null on an empty page
+            data = []
+        if not isinstance(data, list) or not isinstance(paging, dict):
+            got = f"keys {sorted(body)}" if body else "an empty object"
+            raise ApiError(
+                f"A list page (page {page}) was not the documented answer: `data` must be a "
+                f"list and `pagination` an object; got {got}. The API or a proxy in between "
+                "answered something else: check SELORAX_BASE_URL and try again."
+            )
+        known = paging.get("total") is not None
+        try:
+            total = int(paging["total"]) if known else len(data)
+            number = int(paging.get("page", page))
+        except (TypeError, ValueError, OverflowError):
+            raise ApiError(
+                f"A list page (page {page}) had `pagination` {paging!r:.200}; `total` and "
+                "`page` must be whole numbers. The API answered something unexpected; try again."
+            ) from None
+        stamp = body.get("_served_at")
         served = None
-        if body.get("_served_at"):
-            with contextlib.suppress(ValueError, TypeError):
-                served = pd.Timestamp(parsedate_to_datetime(str(body["_served_at"])))
-        return cls(list(data), int(paging.get("page", page)), limit, int(total), served)
+        if stamp is not None and getattr(stamp, "tzinfo", None) is not None:
+            served = pd.Timestamp(stamp).tz_convert("UTC")
+        return cls(list(data), number, limit, total, served, total_known=known)
 
 
 class Journal(Protocol):
@@ -80,12 +132,21 @@ class WalkReport:
     total_final: int | None = None
     added: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
-    #: Rows replaced by the newer version the newest-rows check returned.
+    #: Rows replaced by their newer version from the changed-rows check.
     refreshed: int = 0
+    #: Rows created during the walk, added from the changed-rows check.
+    created: list[int] = field(default_factory=list)
+    #: The page size served (below the size asked when the server caps it).
+    size: int | None = None
+    #: Walked to its end page: ``total`` was missing or did not fit the rows.
+    open_ended: bool = False
+    #: Requests of the changed-rows check (``sort=updated_at:desc``).
+    change_pages: int = 0
 
     @property
     def changed(self) -> bool:
-        return self.rounds > 0
+        """Whether the rows differ from a plain walk: re-read, refreshed, created or resumed."""
+        return bool(self.rounds or self.refreshed or self.created or self.resumed_pages)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +159,10 @@ class WalkReport:
             "added": list(self.added),
             "removed": list(self.removed),
             "refreshed": self.refreshed,
+            "created": list(self.created),
+            "page_size": self.size,
+            "open_ended": self.open_ended,
+            "change_pages": self.change_pages,
         }
 
 
@@ -137,27 +202,30 @@ class PageWalker:
     Parameters
     ----------
     fetch
-        ``fetch(page_number) -> Page`` for the query (``limit`` fixed).
+        ``fetch(page_number, size) -> Page`` for the query.
     id_field
         The row identity (``user_id``, ``order_id``).
     pool, max_in_flight
         Where pages run, and how many at once.
+    limit
+        The page size asked for first (the served size may turn out smaller).
     journal
         Finished pages, kept as they arrive (``None``: not kept).
-    check
-        ``check() -> Page``: the first page of the same query sorted by ``updated_at:desc``,
-        read once the walk looks complete. A row in it that the walk did not read as it is now
-        means the store changed under the walk (even when creations and deletions left
-        ``total`` unchanged), and every page is read again.
+    changes
+        ``changes(page_number, size) -> Page``: the same query sorted ``updated_at:desc``, read
+        once the pages agree, down to the moment the walk began (see the module docstring).
+        ``None``: no such check.
     progress
         Called with ``(rows_done, rows_total)`` as pages arrive.
     first
         Page 1, already requested (it went out alongside the store lookup); ``None``: fetch it.
+    clock
+        This machine's time (seconds), used when the server sends no ``Date``.
     """
 
     def __init__(
         self,
-        fetch: Callable[[int], Page],
+        fetch: Callable[[int, int], Page],
         *,
         id_field: str,
         pool: Executor,
@@ -165,198 +233,225 @@ class PageWalker:
         limit: int = MAX_PAGE_SIZE,
         journal: Journal | None = None,
         progress: Callable[[int, int], None] | None = None,
-        check: Callable[[], Page] | None = None,
+        changes: Callable[[int, int], Page] | None = None,
         first: Future[Page] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.fetch, self.id_field, self.limit = fetch, id_field, limit
-        self.check, self.first = check, first
+        self.fetch, self.id_field, self.limit, self.size = fetch, id_field, limit, limit
+        self.changes, self.first, self.clock = changes, first, clock
         self.pool, self.max_in_flight = pool, max_in_flight
         self.journal = journal
         self.progress = progress
         self.report = WalkReport()
         self._pages: dict[int, Page] = {}
-        self._latest_total: int | None = None
+        self._latest: Page | None = None
+        self._began: pd.Timestamp | None = None
 
+    # -- reading pages ------------------------------------------------------------------------
     def _keep(self, key: str, page: Page) -> None:
         number = int(key)
         self._pages[number] = page
-        self._latest_total = page.total
+        self._latest = page
         self.report.pages += 1
         if self.journal is not None:
             self.journal.record(f"page:{number}", page.total, page.records)
         if self.progress is not None:
             rows = sum(len(p.records) for p in self._pages.values())
-            self.progress(rows, page.total)
-
-    def _resume(self) -> None:
-        if self.journal is None:
-            return
-        for key, (total, records) in self.journal.done().items():
-            if key.startswith("page:"):
-                number = int(key.split(":", 1)[1])
-                self._pages[number] = Page(records, number, self.limit, total)
-                self._latest_total = total
-                self.report.resumed_pages += 1
+            self.progress(rows, max(rows, page.total))
 
     def _fetch_pages(self, numbers: Sequence[int]) -> None:
-        tasks = ((str(n), lambda n=n: self.fetch(n)) for n in numbers)
+        size = self.size
+        tasks = ((str(n), lambda n=n: self.fetch(n, size)) for n in numbers)
         self.report.requests += len(numbers)
         run_concurrently(self.pool, tasks, self._keep, self.max_in_flight)
 
-    def _stale(self, total: int) -> list[int]:
-        wanted = range(1, max(1, math.ceil(total / self.limit)) + 1)
-        return [n for n in wanted if n not in self._pages or self._pages[n].total != total]
+    def _resume(self) -> None:
+        """Pages kept by an interrupted walk, with the moment it began (else none are used)."""
+        if self.journal is None:
+            return
+        done = self.journal.done()
+        start = done.get(START_KEY)
+        try:
+            began = pd.Timestamp(start[1][0]["began"]) if start else None
+            size = int(start[1][0]["size"]) if start else 0
+        except (ValueError, TypeError, KeyError, IndexError):
+            began = None
+        if began is None or size < 1:
+            return  # pages that cannot be proven current are not resumed
+        self._began, self.size = began, size
+        for key, (total, records) in done.items():
+            if key.startswith("page:"):
+                number = int(key.split(":", 1)[1])
+                self._pages[number] = Page(records, number, size, total)
+                self._latest = self._pages[number]
+                self.report.resumed_pages += 1
 
-    def walk(self, prepare: Callable[[list[dict[str, Any]]], T] | None = None) -> T | list:
-        """All rows in page order, or ``prepare(rows)``; :class:`IncompleteLoadError` if the
-        pages cannot agree.
-
-        ``prepare`` (e.g. typing the rows into a frame) runs while the newest-rows check is in
-        flight, so its time overlaps that request's latency; its result is used only when the
-        check confirms the rows it was given.
-        """
-        self._resume()
+    def _start(self) -> Page:
+        """Page 1 (kept, early or fetched), the served size and the moment the walk began."""
         if 1 not in self._pages:
             if self.first is not None:
                 self.report.requests += 1
                 self._keep("1", self.first.result())
             else:
+                self.size = self.limit
                 self._fetch_pages([1])
-        first_ids = None
-        reread_all = False
-        prepared: tuple[T] | None = None
-        assert self._latest_total is not None
-        self.report.total_first = self._latest_total
-        for round_number in range(MAX_REPAIR_ROUNDS + 1):
-            total = self._latest_total
-            assert total is not None
-            missing = self._stale(total)
-            if missing:
-                if round_number > 0 or any(p.total != total for p in self._pages.values()):
-                    self.report.rounds += 1
-                    first_ids = first_ids if first_ids is not None else self._ids(self._pages)
-                self._fetch_pages(missing)
-                continue
-            verified, prepared = self._check_while(prepare, total)
-            if verified and (reread_all or not self._created_meanwhile()):
-                break
-            # rows came and went in equal numbers, or moved: read every page again
-            prepared = None
-            self.report.rounds += 1
-            reread_all = True
-            self.report.refreshed = 0  # every row is read again
-            first_ids = first_ids if first_ids is not None else self._ids(self._pages)
-            self._pages.clear()
-            self._fetch_pages(range(1, max(1, math.ceil(total / self.limit)) + 1))
-        rows = self._finish(first_ids)
-        if prepare is None:
-            return rows
-        return prepared[0] if prepared is not None else prepare(rows)
+        first = self._pages[1]
+        if self._began is None:
+            self.size = served_size(first, self.limit)
+            if first.served_at is not None:
+                self._began = pd.Timestamp(first.served_at).tz_convert("UTC") - CHANGE_MARGIN
+            else:
+                now = pd.Timestamp(self.clock(), unit="s", tz="UTC")
+                self._began = now - CLOCK_MARGIN
+            if self.journal is not None:
+                entry = {"began": self._began.isoformat(), "size": self.size}
+                self.journal.record(START_KEY, 0, [entry])
+        self.report.size = self.size
+        self.report.total_first = first.total if first.total_known else None
+        return first
 
-    def _check_while(
-        self, prepare: Callable[[list[dict[str, Any]]], T] | None, total: int
-    ) -> tuple[bool, tuple[T] | None]:
-        """Run the newest-rows check, preparing the rows meanwhile when they look complete."""
-        if self.check is None:
-            return True, None
-        pending = self.pool.submit(self.check)
+    # -- the walk -------------------------------------------------------------------------------
+    def walk(self, prepare: Callable[[list[dict[str, Any]]], T] | None = None) -> T | list:
+        """All rows, or ``prepare(rows)``; :class:`IncompleteLoadError` if they cannot agree.
+
+        ``prepare`` (e.g. typing the rows into a frame) runs while the changed-rows check is in
+        flight, so its time overlaps that request's latency; its result is used only when the
+        check changes nothing in the rows it was given.
+        """
+        self._resume()
+        self._start()
+        problem = "unsettled"
+        for round_number in range(MAX_REPAIR_ROUNDS + 1):
+            if round_number:
+                self.report.rounds += 1
+            rows, problem = self._rows()
+            if rows is None:
+                continue
+            outcome = self._reconcile(rows, prepare)
+            if outcome is not None:
+                self._log_repair()
+                return outcome[0]
+            problem = "deleted"
+            self._reread(max(self._pages))
+        raise self._incomplete(problem)
+
+    def _rows(self) -> tuple[list[dict[str, Any]] | None, str]:
+        """The rows when the pages agree, else ``None`` and why (stale pages were re-read)."""
+        assert self._latest is not None
+        if self._latest.total_known:
+            unread = self._closed_range(self._latest.total)
+            self._fetch_pages([n for n in unread if n not in self._pages])
+        latest = self._latest
+        if all(p.total_known for p in self._pages.values()) and latest.total_known:
+            total = latest.total
+            last = max(1, math.ceil(total / self.size))
+            stale = [n for n in range(1, last + 1) if self._pages.get(n, latest).total != total]
+            if stale:
+                self._fetch_pages(stale)
+                return None, "moved"
+            problem = closed_problem(self._pages, total, self.size, self.id_field)
+            if problem is None:
+                self.report.total_final = total
+                return [r for n in range(1, last + 1) for r in self._pages[n].records], "ok"
+            # a row on two pages, or rows that do not fit the total: read them all again
+            self._reread(max(self._closed_range(total)))
+            return None, problem
+        return self._open_rows()
+
+    def _open_rows(self) -> tuple[list[dict[str, Any]] | None, str]:
+        """The rows of a list walked to its end page (no usable ``total``)."""
+        self.report.open_ended = True
+        while (end := open_end(self._pages, self.size, self.id_field)) is None:
+            following = min(n for n in range(1, len(self._pages) + 2) if n not in self._pages)
+            window = max(2, self.max_in_flight)
+            self._fetch_pages(range(following, following + window))
+        last, _ = end
+        rows = [r for n in range(1, last + 1) for r in self._pages[n].records]
+        if len(set(ids_of(rows, self.id_field))) != len(rows):
+            self._reread(last)
+            return None, "repeated"
+        self.report.total_final = len(rows)
+        return rows, "ok"
+
+    def _closed_range(self, total: int) -> range:
+        """Pages ``1..ceil(total/size)``, and one more when the last is full (``total`` may be
+        short of the rows, and a full page cannot tell)."""
+        last = max(1, math.ceil(total / self.size))
+        return range(1, last + (2 if total and total % self.size == 0 else 1))
+
+    def _reread(self, last: int) -> None:
+        """Read pages ``1..last`` again, forgetting every page read so far."""
+        self._pages = {}
+        self._fetch_pages(range(1, last + 1))
+
+    def _reconcile(
+        self, rows: list[dict[str, Any]], prepare: Callable[[list[dict[str, Any]]], T] | None
+    ) -> tuple[Any] | None:
+        """``(rows or prepare(rows),)`` with what changed since the walk began folded in;
+        ``None`` when the count then differs from the list's ``total`` (rows were deleted)."""
+        if self.changes is None:
+            return (prepare(rows) if prepare is not None else rows,)
+        assert self._began is not None
+        began, size = self._began, self.limit
+        pending = self.pool.submit(changed_since, self.changes, began, size)
         prepared = None
         try:
-            rows = self._complete_rows(total) if prepare is not None else None
-            if prepare is not None and rows is not None:
+            if prepare is not None:
                 prepared = (prepare(rows),)
         finally:
             # the check is awaited even when prepare failed; its own failure is raised first
-            newest = pending.result()
-        self.report.requests += 1
-        verified, refreshed = self._verified(newest, total)
-        return verified, None if refreshed else prepared
-
-    def _complete_rows(self, total: int) -> list[dict[str, Any]] | None:
-        """The rows of pages 1..ceil(total/limit) if they are ``total`` distinct ids, else None."""
-        pages = math.ceil(total / self.limit)
-        rows = [r for n in sorted(self._pages) if n <= pages for r in self._pages[n].records]
-        if len(rows) != total or len({int(r[self.id_field]) for r in rows}) != total:
+            changes: Changes = pending.result()
+        self.report.requests += changes.pages
+        self.report.change_pages += changes.pages
+        merged = merge_changes(rows, changes, self.id_field)
+        # an open-ended walk had no usable total: there is none to count against
+        counted = not self.report.open_ended and changes.total is not None
+        if counted and len(merged.rows) != changes.total:
             return None
-        return rows
+        self.report.refreshed = len(merged.refreshed)
+        self.report.created = merged.created
+        self.report.total_final = len(merged.rows)
+        if not merged.refreshed and not merged.created:
+            return prepared if prepared is not None else (rows,)
+        return (prepare(merged.rows) if prepare is not None else merged.rows,)
 
-    def _created_meanwhile(self) -> bool:
-        """Whether rows were created after the walk began (they may mask deletions in ``total``)."""
-        first = self._pages.get(1)
-        if first is None or first.served_at is None:
-            return False
-        began = pd.Timestamp(first.served_at).tz_convert("UTC") - pd.Timedelta(seconds=1)
-        last = [r.get("created_at") for p in self._pages.values() for r in p.records[-1:]]
-        return any(pd.Timestamp(str(s)) >= began for s in last if s)
-
-    def _verified(self, newest: Page, total: int) -> tuple[bool, bool]:
-        """``(verified, refreshed)`` against the most recently updated rows (``newest``).
-
-        Verified: every one of them was read and ``total`` is unchanged. Rows read in an older
-        version than ``newest`` holds are replaced by that version (``refreshed``).
-        """
-        self._latest_total = newest.total
-        latest = {int(r[self.id_field]): r for r in newest.records}
-        found: set[int] = set()  # a set: a row read twice counts once
-        refreshed = False
-        for number, p in list(self._pages.items()):
-            records = p.records
-            for index, r in enumerate(records):
-                key = int(r[self.id_field])
-                newer = latest.get(key)
-                if newer is None:
-                    continue
-                found.add(key)
-                if str(newer.get("updated_at")) != str(r.get("updated_at")):
-                    if records is p.records:  # copy on first change; pages are shared
-                        records = list(p.records)
-                    records[index] = newer
-            if records is not p.records:
-                self._pages[number] = dataclasses.replace(p, records=records)
-                self.report.refreshed += sum(
-                    a is not b for a, b in zip(records, p.records, strict=True)
-                )
-                refreshed = True
-        return len(found) == len(latest) and newest.total == total, refreshed
-
-    def _ids(self, pages: dict[int, Page]) -> set[int]:
-        return {int(r[self.id_field]) for p in pages.values() for r in p.records}
-
-    def _finish(self, first_ids: set[int] | None) -> list[dict[str, Any]]:
-        total = self._latest_total
-        assert total is not None
-        pages = math.ceil(total / self.limit)
-        rows = [r for n in sorted(self._pages) if n <= pages for r in self._pages[n].records]
-        ids = [int(r[self.id_field]) for r in rows]
-        unique = set(ids)
-        self.report.total_final = total
-        if self.report.refreshed:
+    def _log_repair(self) -> None:
+        report = self.report
+        if report.refreshed or report.created:
             logger.info(
-                "%d row(s) were updated during the load; kept in their newer version.",
-                self.report.refreshed,
+                "%d row(s) were updated and %d created during the load; read in their newest "
+                "version from the rows updated since %s.",
+                report.refreshed,
+                len(report.created),
+                self._began.isoformat() if self._began is not None else "the walk began",
             )
-        if self._stale(total) or len(unique) != len(ids) or len(ids) != total:
-            raise IncompleteLoadError(
-                f"The walk read {len(unique)} distinct rows ({len(ids) - len(unique)} repeated) "
-                f"where the API reported {total}, after {self.report.rounds} repair round(s): the "
-                "store kept changing. Load again when it is quieter.",
-                expected=total,
-                received=len(unique),
+        if report.rounds:
+            logger.warning(
+                "The store changed during the load (total %s -> %s); %d repair round(s).",
+                report.total_first,
+                report.total_final,
+                report.rounds,
             )
-        if first_ids is not None:
-            self.report.added = sorted(unique - first_ids)
-            self.report.removed = sorted(first_ids - unique)
-            moved = self.report.added or self.report.removed
-            logger.log(
-                logging.WARNING if moved else logging.INFO,
-                "The store changed during the load (total %d -> %d); re-read the moved pages: "
-                "%d row(s) added, %d removed."
-                if moved
-                else "Pages were read again as a precaution (rows may have been created during "
-                "the walk); nothing had moved (total %d -> %d, %d added, %d removed).",
-                self.report.total_first,
-                total,
-                len(self.report.added),
-                len(self.report.removed),
-            )
-        return rows
+
+    def _incomplete(self, problem: str) -> IncompleteLoadError:
+        rows = {int(r[self.id_field]) for p in self._pages.values() for r in p.records}
+        total = self._latest.total if self._latest is not None else len(rows)
+        cause = {
+            "moved": "the list's total kept changing between pages (rows created or deleted "
+            "while it was read)",
+            "repeated": "the server kept serving the same row on two pages (its paging is "
+            "not stable, so other rows were left out)",
+            "deleted": "rows were deleted while the list was read (the rows read, with the "
+            "rows changed meanwhile, did not add up to the list's total)",
+            "counts": "the pages' rows never fitted the total the API reported (an approximate "
+            "total, or a page past the end repeating the last one)",
+            "unsettled": "the pages never agreed",
+        }[problem]
+        return IncompleteLoadError(
+            f"The walk could not be made complete after {self.report.rounds} repair round(s): "
+            f"{cause}; {len(rows)} distinct rows read, the API's total is {total}. Nothing "
+            "partial was returned. Load again when the store is quieter; if this repeats, the "
+            "API's paging is inconsistent: report it with this message.",
+            expected=total,
+            received=len(rows),
+        )

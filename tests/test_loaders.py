@@ -233,8 +233,10 @@ def test_interrupted_load_resumes_without_refetching(small, small_frames):
 
     broken_folder = cache_dir_for(broken)
     journal = broken_folder / "orders.journal.jsonl"
-    finished = [json.loads(line)["key"] for line in journal.read_text().splitlines()[1:]]
+    keys = [json.loads(line)["key"] for line in journal.read_text().splitlines()[1:]]
+    finished = [key for key in keys if key.startswith("page:")]
     assert finished == ["page:1", "page:2"]
+    assert "walk:start" in keys  # the moment the walk began, for the resume's proof
     before = count(small, ORDERS)
     got = load_orders(Client(small.base_url, token=DEMO_TOKEN), progress=False)
     # the pages not yet read, plus the one check of the newest rows
@@ -269,7 +271,8 @@ def test_customer_updated_during_the_walk_is_kept_in_its_newer_version(small, ca
         assert row["updated_at"] > pd.Timestamp(target["updated_at"])
         # the newer version came with the newest-rows check: no page was read again
         assert state["pages"] == pages + 1
-        assert got.attrs["selorax"]["repair"] is None
-        assert any("updated during the load" in r.getMessage() for r in caplog.records)
+        repair = got.attrs["selorax"]["repair"]
+        assert repair["refreshed"] == 1 and repair["repair_rounds"] == 0
+        assert any("updated and 0 created during the load" in r.getMessage() for r in caplog.records)
     finally:
         admin.update_customer(target["user_id"], name=target["name"])
