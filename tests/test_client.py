@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import string
 import time
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from selorax_analytics import _headers, _http, _pacing
+from selorax_analytics._credentials import Credentials
 from selorax_analytics.client import Client, connect
 from selorax_analytics.exceptions import (
     AuthenticationError,
@@ -424,4 +428,22 @@ def test_secret_never_in_repr_errors_or_debug_logs(writable, caplog):
 
 def test_mask():
     assert _http.mask("sx_at_demo22fullaccess7f3a9c") == "sx_at_...3a9c"
+    assert _http.mask("sx_secret_demo22b51e08") == "sx_secret_...1e08"
+    assert _http.mask("sx_app_demo22abcd") == "sx_app_...abcd"
+    assert _http.mask("Ab3xQ9_zz7Lk2Pq8Wm4Nc") == "...m4Nc"  # an unknown prefix is not shown
+    assert _http.mask("sx_other_Lk2Pq8Wm4Nc") == "...m4Nc"
     assert _http.mask("short") == "***" and _http.mask(None) == "<none>"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=8, max_size=40),
+    prefix=st.sampled_from(["sx_at_", "sx_secret_", ""]),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+)
+def test_redact_never_leaves_a_held_secret(body, prefix, before, after):
+    token = prefix + body
+    for held in (Credentials(token=token), Credentials(client_id="i", client_secret=token)):
+        text = held.redact(f"{before}{token}{after} / Bearer {token}")
+        assert token not in text
