@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 from pathlib import Path
 
 import nbformat
@@ -16,7 +17,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import selorax_analytics as sa
 from selorax_analytics import _notebooks
-from selorax_analytics.exceptions import ReportError
+from selorax_analytics._report_folder import check_folder
+from selorax_analytics.exceptions import OutputExistsError, ReportError
 from selorax_analytics.report import REPORT_EXPORT_FORMATS, build_report, main
 from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_TOKEN
 
@@ -173,8 +175,11 @@ def test_a_notebook_without_parameters_is_refused(sandbox, tmp_path):
 
 def test_a_bad_as_of_is_refused_before_anything_runs(sandbox, tmp_path):
     client = sa.Client(sandbox.base_url, token=DEMO_TOKEN)
-    with pytest.raises(ReportError, match="`as_of` must be a date"):
-        build_report(tmp_path / "out", as_of="soon", client=client, notebooks=[QUICKSTART])
+    for bad in ("soon", "01/07/2026", "", "2026-7-1"):
+        with pytest.raises(
+            ReportError, match="`as_of` must be an ISO 8601 date such as 2026-07-01"
+        ):
+            build_report(tmp_path / "out", as_of=bad, client=client, notebooks=[QUICKSTART])
     client.close()
     assert not (tmp_path / "out").exists()
 
@@ -196,7 +201,8 @@ def test_secrets_are_masked():
 
 def test_main_reports_errors_in_one_line(capsys, tmp_path):
     assert main(["--out", str(tmp_path / "r"), "--as-of", "soon", "--no-progress"]) == 1
-    assert capsys.readouterr().err.startswith("error: `as_of` must be a date")
+    err = capsys.readouterr().err
+    assert err.startswith("error: `as_of` must be an ISO 8601 date") and len(err.splitlines()) == 1
 
 
 def test_kernels_run_on_this_python_whatever_kernelspec_is_installed(tmp_path, monkeypatch):
@@ -225,3 +231,87 @@ def test_kernels_run_on_this_python_whatever_kernelspec_is_installed(tmp_path, m
     nb = nbformat.read(_notebook(tmp_path, "where.ipynb", "import sys\nsys.executable"), 4)
     _notebooks.execute(nb, name="where.ipynb", cwd=tmp_path, env=dict(os.environ))
     assert nb.cells[-1].outputs[0]["data"]["text/plain"] == repr(sys.executable)
+
+
+# --- how the report's files are written --------------------------------------------------------
+
+
+def test_every_report_file_is_owner_only(built):
+    files = [p for p in built.parent.rglob("*") if p.is_file()]
+    assert len(files) > 20  # pages, summary, every export and manifest
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
+    assert not [p for p in files if p.name.endswith(".tmp")]
+
+
+def test_a_folder_holding_other_files_is_refused_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes", encoding="utf-8")
+    (out / "index.html").write_text("my page", encoding="utf-8")
+    with pytest.raises(OutputExistsError) as info:
+        build_report(out, progress=False, notebooks=[QUICKSTART])  # no store is asked
+    assert "notes.txt" in str(info.value) and "--overwrite" in str(info.value)
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "notes.txt"]
+    assert (out / "index.html").read_text(encoding="utf-8") == "my page"
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="is a file"):
+        build_report(tmp_path / "file", overwrite=True, progress=False, notebooks=[QUICKSTART])
+    assert main(["--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and "notes.txt" in err
+
+
+def test_an_earlier_report_is_replaced_and_an_interrupted_write_leaves_it_whole(
+    tmp_path, monkeypatch
+):
+    from selorax_analytics import _files
+    from selorax_analytics.sandbox import Sandbox
+
+    tiny = _notebook(tmp_path, "01_tiny.ipynb", "print(AS_OF)")
+    out = tmp_path / "site"
+    (out / "exports").mkdir(parents=True)
+    earlier = {"index.html": b"<p>earlier index</p>", "summary.json": b"{}", "01_tiny.html": b"old"}
+    for name, content in earlier.items():
+        (out / name).write_bytes(content)
+    move = _files._move_into_place
+
+    def killed_at_the_index(tmp, target, *, overwrite):
+        if target.name == "index.html":
+            raise KeyboardInterrupt  # the index is in its temporary file, not yet moved
+        move(tmp, target, overwrite=overwrite)
+
+    monkeypatch.setattr(_files, "_move_into_place", killed_at_the_index)
+    with (
+        Sandbox(customers=300) as url,
+        sa.Client(url, token=DEMO_TOKEN) as client,
+        pytest.raises(KeyboardInterrupt),  # an earlier report: no overwrite needed
+    ):
+        build_report(out, as_of="2026-06-02", client=client, progress=False, notebooks=[tiny])
+    now = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert sorted(now) == sorted(earlier) and not list(out.rglob("*.tmp"))  # none left behind
+    assert now["index.html"] == earlier["index.html"]  # the earlier index, whole
+    assert json.loads(now["summary.json"])["as_of"] == "2026-06-02"  # written before the index
+    assert b"2026-06-02" in now["01_tiny.html"]
+    assert all(
+        stat.S_IMODE((out / n).stat().st_mode) == 0o600 for n in ("summary.json", "01_tiny.html")
+    )
+
+
+def test_what_counts_as_an_earlier_report(tmp_path):
+    out = tmp_path / "report"
+    check_folder(out, ["01_quickstart"], overwrite=False)  # missing: made
+    (out / "exports" / "csv").mkdir(parents=True)
+    for name in ("index.html", "summary.json", "01_quickstart.html", "05_old.html", "broken.html",
+                 ".index.html.k2j3.tmp"):  # fmt: skip
+        (out / name).write_text("x", encoding="utf-8")
+    check_folder(out, ["broken"], overwrite=False)
+    for foreign in ("notes.txt", "other.html", "summary.json.bak"):
+        (out / foreign).write_text("x", encoding="utf-8")
+        with pytest.raises(OutputExistsError, match=re.escape(foreign)):
+            check_folder(out, ["broken"], overwrite=False)
+        check_folder(out, ["broken"], overwrite=True)
+        (out / foreign).unlink()
+    (out / "exports").rename(out / "moved")
+    (out / "exports").write_text("a file where the exports folder goes", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="exports"):
+        check_folder(out, [], overwrite=False)
