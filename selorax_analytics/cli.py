@@ -19,95 +19,20 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pandas as pd
 
 from selorax_analytics import __version__
+from selorax_analytics import _cli_options as options
 from selorax_analytics._cli_output import emit
 from selorax_analytics.exceptions import OutputExistsError, SeloraxError
 
 FORMATS = ("csv", "xlsx", "sms", "meta", "google", "mailchimp")
 SEGMENT_MAPS = ("default", "with-lost")
-#: Largest store id the command line takes (the API's ids are 64-bit).
-MAX_ID = 2**63 - 1
-#: Longest guest-conversion window the command line takes: a century.
-MAX_WINDOW_DAYS = 36_500
 
 
 # --- option groups -----------------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit 2), never a traceback."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _as_of_day(text: str) -> str:
-    """``--as-of``: ISO 8601 only, as the Asia/Dhaka calendar day it names (YYYY-MM-DD)."""
-    from selorax_analytics._frames import TIMEZONE
-
-    stamp = _iso(text)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(TIMEZONE)
-    return f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
-
-
-def _since(text: str) -> str:
-    """``--since``: ISO 8601 only, passed on as written."""
-    _iso(text)
-    return text.strip()
-
-
-def _iso(text: str) -> pd.Timestamp:
-    from selorax_analytics._dates import ISO_FORMS, NotADateError, parse
-
-    try:
-        return parse(text)
-    except NotADateError as exc:
-        raise argparse.ArgumentTypeError(f"{str(exc).rstrip('.')}; use {ISO_FORMS}") from None
-
-
-def _whole_number(text: str, *, minimum: int, maximum: int, expected: str) -> int:
-    try:
-        value = int(text.strip(), 10)  # at most 4,300 digits, else ValueError
-    except ValueError:
-        value = None
-    if value is None or not minimum <= value <= maximum:
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise argparse.ArgumentTypeError(f"got {shown!r}; use {expected}")
-    return value
-
-
-def _store_id(text: str) -> int:
-    return _whole_number(
-        text, minimum=1, maximum=MAX_ID, expected="a positive whole number such as 22"
-    )
-
-
-def _window_days(text: str) -> int:
-    expected = f"a whole number of days from 0 to {MAX_WINDOW_DAYS:,}, such as 90"
-    return _whole_number(text, minimum=0, maximum=MAX_WINDOW_DAYS, expected=expected)
-
-
-def _region(text: str) -> str:
-    import phonenumbers
-
-    region = text.strip().upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}; use a two-letter ISO 3166 region with a telephone numbering plan, "
-            "such as BD, IN or GB"
-        )
-    return region
-
-
-def _path(text: str) -> str:
-    if not text.strip() or "\0" in text:
-        raise argparse.ArgumentTypeError(f"got {text!r}; use a file or folder path")
-    return text
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
@@ -118,8 +43,10 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--token", help="access token (env SELORAX_TOKEN); prefer the environment")
     group.add_argument("--client-id", help="app client id (env SELORAX_CLIENT_ID)")
     group.add_argument("--client-secret", help="app client secret (env SELORAX_CLIENT_SECRET)")
-    group.add_argument("--store-id", type=_store_id, help="store id (env SELORAX_STORE_ID)")
-    group.add_argument("--cache-dir", type=_path, help="cache folder (env SELORAX_CACHE_DIR)")
+    group.add_argument("--store-id", type=options.store_id, help="store id (env SELORAX_STORE_ID)")
+    group.add_argument(
+        "--cache-dir", type=options.path, help="cache folder (env SELORAX_CACHE_DIR)"
+    )
     group.add_argument(
         "--refresh",
         choices=("auto", "full", "never"),
@@ -130,7 +57,9 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _out_option(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--out", type=_path, help=f"write {what} to this file, not the terminal")
+    parser.add_argument(
+        "--out", type=options.path, help=f"write {what} to this file, not the terminal"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
 
@@ -138,7 +67,7 @@ def _output_options(parser: argparse.ArgumentParser, *, as_of: bool = True) -> N
     if as_of:
         parser.add_argument(
             "--as-of",
-            type=_as_of_day,
+            type=options.as_of_day,
             help="last day of the analysis, ISO 8601: YYYY-MM-DD, or a date-time such as "
             "2026-07-01T10:00:00+06:00 (default: today; the demo store's own)",
         )
@@ -149,7 +78,7 @@ def _output_options(parser: argparse.ArgumentParser, *, as_of: bool = True) -> N
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = _Parser(
+    parser = options.Parser(
         prog="selorax-analytics",
         description="Customer analytics for SeloraX stores.",
         epilog="Files are never replaced without --overwrite, and are written whole or not at all.",
@@ -162,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(fetch)
     _output_options(fetch, as_of=False)
     fetch.add_argument(
-        "--since", type=_since, help="only records created since this ISO 8601 date or date-time"
+        "--since",
+        type=options.since,
+        help="only records created since this ISO 8601 date or date-time",
     )
     fetch.set_defaults(handler=_fetch)
 
@@ -189,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(guests)
     _output_options(guests)
     guests.add_argument(
-        "--window-days", type=_window_days, default=90, help="conversion window in days (0 or more)"
+        "--window-days",
+        type=options.window_days,
+        default=90,
+        help="conversion window in days (0 or more)",
     )
     guests.add_argument("--people", action="store_true", help="also one row per buying person")
     _out_option(guests, "the tables")
@@ -201,11 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(report)
     report.add_argument(
         "--as-of",
-        type=_as_of_day,
+        type=options.as_of_day,
         help="last day of the analysis, YYYY-MM-DD (default: the demo's, or today)",
     )
     report.add_argument(
-        "--out", type=_path, default="report", help="folder to write into (default: report)"
+        "--out", type=options.path, default="report", help="folder to write into (default: report)"
     )
     report.add_argument(
         "--overwrite",
@@ -245,12 +179,15 @@ def _add_export(commands: Any) -> None:
     export.add_argument("--format", choices=FORMATS, default="csv", help="file format")
     export.add_argument(
         "--out",
-        type=_path,
+        type=options.path,
         help="file to write (with --all: a folder); default: named after the segment",
     )
     export.add_argument("--overwrite", action="store_true", help="replace existing files")
     export.add_argument(
-        "--region", type=_region, default="BD", help="region of local phone numbers (ISO 3166)"
+        "--region",
+        type=options.region,
+        default="BD",
+        help="region of local phone numbers (ISO 3166)",
     )
     export.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
     _connection_options(export)

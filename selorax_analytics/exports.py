@@ -313,6 +313,18 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _manifest_day(as_of: object) -> str | None:
+    """``rfm.attrs["as_of"]`` for the manifest: ISO 8601, or as it was set when it is not a date."""
+    from selorax_analytics._dates import NotADateError, parse
+
+    if as_of is None:
+        return None
+    try:
+        return parse(as_of).isoformat()
+    except NotADateError:
+        return str(as_of)
+
+
 def _manifest(
     rfm: pd.DataFrame,
     segment: str,
@@ -330,7 +342,7 @@ def _manifest(
         "file": path.name,
         "segment": segment,
         "format": format,
-        "as_of": None if as_of is None else str(pd.Timestamp(as_of).isoformat()),
+        "as_of": _manifest_day(as_of),
         "region": region,
         "counts": {
             "people": people,
