@@ -71,11 +71,16 @@ def clear_way(path: Path) -> Path | None:
     try:
         path.rmdir()
         return None
+    except FileNotFoundError:
+        return None  # another load cleared it meanwhile
     except OSError:
         pass  # not empty: keep it, out of the way
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     aside = path.with_name(f"{path.name}.corrupt-{stamp}-{uuid.uuid4().hex[:6]}")
-    path.rename(aside)
+    try:
+        path.rename(aside)
+    except FileNotFoundError:
+        return None
     return aside
 
 
