@@ -367,8 +367,13 @@ def _without_out(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from selorax_analytics._notebooks import notebook_paths
+    from selorax_analytics._report_folder import check_folder
     from selorax_analytics.report import build_report
 
+    # The folder first: refused before a store is started or asked.
+    stems = [p.stem for p in notebook_paths()]
+    check_folder(Path(args.out), stems, overwrite=args.overwrite)
     path = build_report(
         Path(args.out),
         as_of=args.as_of,
