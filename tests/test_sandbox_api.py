@@ -605,10 +605,16 @@ def test_data_folder_serves_the_same_store_as_the_generator(api):
         ("POST", "/_sandbox/orders", {"user_id": 1, "grand_total": "10"}, 400),
         ("POST", "/_sandbox/orders", {"user_id": 1, "grand_total": 10, "order_status": 3}, 400),
         ("POST", "/_sandbox/orders", {"user_id": 999999, "grand_total": 10}, 404),
-        ("POST", "/_sandbox/orders", {"user_id": 10**30, "grand_total": 10}, 404),
+        ("POST", "/_sandbox/orders", {"user_id": 10**30, "grand_total": 10}, 400),
+        ("POST", "/_sandbox/orders", {"user_id": 1, "grand_total": -1}, 400),
+        ("POST", "/_sandbox/orders", {"user_id": 1, "grand_total": 1e308}, 400),
+        ("POST", "/_sandbox/orders", {"user_id": 1, "grand_total": 10, "order_status": ""}, 400),
         ("PATCH", "/_sandbox/orders/1", {}, 400),
         ("PATCH", "/_sandbox/orders/999999", {"order_status": "shipped"}, 404),
-        ("POST", "/_sandbox/customers/" + "9" * 25 + "/convert", None, 404),
+        ("POST", "/_sandbox/customers/" + "9" * 25 + "/convert", None, 400),
+        ("POST", "/_sandbox/customers/abc/convert", None, 400),
+        ("POST", "/_sandbox/customers/999999/convert", None, 404),
+        ("PATCH", "/_sandbox/orders/-1", {"order_status": "shipped"}, 400),
     ],
 )
 def test_sandbox_only_endpoints_refuse_bad_input(small, method, path, body, status):

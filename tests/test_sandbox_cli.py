@@ -6,8 +6,11 @@ import os
 import queue
 import re
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -274,7 +277,7 @@ def test_bad_options_are_usage_errors(capsys, options, named):
     ("options", "named"),
     [
         (["--customers", "0"], "customers"),
-        (["--rate-limit", "0"], "rate_limit"),
+        (["--rate-limit", "0"], "--rate-limit"),
         (["--token", "no-store-id"], "--token"),
         (["--token", "sx_at_x:22:read:everything"], "read:everything"),
         (["--data", "/nonexistent/folder"], "/nonexistent/folder"),
@@ -283,3 +286,179 @@ def test_bad_options_are_usage_errors(capsys, options, named):
 def test_bad_values_exit_2_with_a_message(capsys, options, named):
     assert main(["sandbox", "--port", "0", *options]) == 2
     assert named in capsys.readouterr().err
+
+
+# -- every bad value: exit 2 and one line naming the option, the value and what is accepted ---
+def _error_line(err: str) -> str:
+    """The one ``error:`` line of stderr (argparse prints its usage lines above it)."""
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "accepted"),
+    [
+        ("--port", "99999", "from 0 to 65535"),
+        ("--port", "-1", "from 0 to 65535"),
+        ("--latency", "inf", "milliseconds from 0 to 60000"),
+        ("--latency", "nan", "milliseconds from 0 to 60000"),
+        ("--latency", "-0.5", "milliseconds from 0 to 60000"),
+        ("--latency", "1e400", "milliseconds from 0 to 60000"),
+        ("--jitter", "-inf", "milliseconds from 0 to 60000"),
+        ("--jitter", "600001", "milliseconds from 0 to 60000"),
+        ("--rate-window", "nan", "seconds from 0 to 3600, more than 0"),
+        ("--rate-window", "0", "seconds from 0 to 3600, more than 0"),
+        ("--rate-window", "inf", "seconds from 0 to 3600, more than 0"),
+        ("--rate-limit", "0", "from 1 to"),
+        ("--customers", "0", "people from 1 to 1000000"),
+        ("--customers", "10000000", "people from 1 to 1000000"),
+        ("--seed", "-1", "whole number from 0 to"),
+        ("--error-rate", "nan", "fraction from 0 to 1"),
+        ("--drop-rate", "1.5", "fraction from 0 to 1"),
+        ("--host", "", "an address such as 127.0.0.1"),
+    ],
+)
+def test_a_bad_value_names_the_option_the_value_and_what_is_accepted(
+    capsys, option, value, accepted
+):
+    assert main(["sandbox", "--port", "0", f"{option}={value}"]) == 2
+    line = _error_line(capsys.readouterr().err)
+    assert option in line and repr(value) in line and accepted in line
+
+
+def _folder(
+    tmp_path: Path, customers: pd.DataFrame | None = None, files: dict[str, str] | None = None
+) -> Path:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    _write_csv_store(folder)
+    if customers is not None:
+        customers.to_csv(folder / "customers.csv", index=False)
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def _customers(**changes: object) -> pd.DataFrame:
+    rows = {
+        "user_id": [1, 2],
+        "name": ["Rahim", "Karim"],
+        "phone": ["01712345678", "01812345678"],
+        "created_at": ["2025-01-20T06:30:00Z", "2025-01-21T06:30:00Z"],
+    }
+    return pd.DataFrame({**rows, **changes})
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (lambda t: _folder(t, pd.DataFrame({"a": [1], "b": [2]})), "lacks the field(s) user_id"),
+        (lambda t: _folder(t, _customers().iloc[:0]), "holds no rows"),
+        (lambda t: _folder(t, _customers(user_id=[1, 1])), "UNIQUE"),
+        (lambda t: _folder(t, _customers(user_id=["one", "two"])), "cannot be served"),
+        (lambda t: _folder(t, _customers(address_json=['{"city": "Dhaka"', None])), "row 0"),
+        (lambda t: _folder(t, _customers(address_json=[None, "[1, 2]"])), "row 1"),
+        (lambda t: _folder(t, _customers(created_at=["yesterday", "today"])), "cannot be served"),
+        (
+            lambda t: _folder(t, files={"orders.csv": "order_id,user_id\n1,1\n"}),
+            "lacks the field(s)",
+        ),
+        (
+            lambda t: _folder(t, files={"customers.parquet": "not parquet"}),
+            "customers.parquet cannot be read",
+        ),
+        (
+            lambda t: _folder(t, files={"order_items.csv": "order_id\n1\n"}),
+            "order_items file lacks",
+        ),
+        (lambda t: t / "missing", "is not a folder"),
+        (lambda t: Path(__file__), "is not a folder"),
+    ],
+)
+def test_a_bad_data_folder_is_one_line_naming_it(capsys, tmp_path, make, named):
+    folder = make(tmp_path)
+    assert main(["sandbox", "--port", "0", "--data", str(folder)]) == 2
+    line = _error_line(capsys.readouterr().err)
+    assert f"--data {str(folder)!r}" in line and named in line
+    assert "; give " in line  # what is accepted
+
+
+def _not_sqlite(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("these are notes, not a database\n" * 20)
+    return path
+
+
+def _foreign_sqlite(tmp_path: Path) -> Path:
+    path = tmp_path / "other.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (something TEXT)")
+    conn.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (_not_sqlite, "is not a SQLite database"),
+        (lambda t: t / "no" / "such" / "folder" / "store.sqlite3", "does not exist"),
+        (lambda t: t, "is a folder"),
+        (_foreign_sqlite, "is a SQLite database of something else (tables customers)"),
+    ],
+)
+def test_a_bad_db_is_one_line_naming_it(capsys, tmp_path, make, named):
+    path = make(tmp_path)
+    before = path.read_bytes() if path.is_file() else None
+    assert main(["sandbox", "--port", "0", "--db", str(path)]) == 2
+    line = _error_line(capsys.readouterr().err)
+    assert f"--db {str(path)!r}" in line and named in line and "give a database file" in line
+    if before is not None:
+        assert path.read_bytes() == before  # the file that was not ours is left as it was
+
+
+def test_a_port_in_use_is_one_line_and_leaves_no_temporary_database(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["sandbox", "--port", str(port), "--customers", "5"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"--port {port}: already in use" in _error_line(err)
+    assert list(tmp_path.glob("selorax-sandbox-*")) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "named"),
+    [
+        (["--port", "99999"], 2, "--port: '99999'"),
+        (["--latency", "inf"], 2, "--latency: 'inf'"),
+        (["--db", "{not_sqlite}"], 2, "is not a SQLite database"),
+        (["--data", "{bad_data}"], 2, "lacks the field(s)"),
+        (["--port", "{taken}"], 1, "already in use"),
+    ],
+)
+def test_the_installed_command_prints_no_traceback(tmp_path, options, status, named):
+    executable = Path(sys.executable).parent / "selorax-analytics"
+    bad_data = _folder(tmp_path, pd.DataFrame({"a": [1]}))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        values = {
+            "not_sqlite": _not_sqlite(tmp_path),
+            "bad_data": bad_data,
+            "taken": taken.getsockname()[1],
+        }
+        argv = [option.format(**values) for option in options]
+        done = subprocess.run(
+            [str(executable), "sandbox", "--customers", "5", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr
+    assert named in _error_line(done.stderr)

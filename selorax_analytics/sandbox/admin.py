@@ -18,8 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from selorax_analytics.sandbox.body import json_object
 from selorax_analytics.sandbox.db import Database, now_text
-from selorax_analytics.sandbox.params import MAX_INTEGER, ApiProblem
+from selorax_analytics.sandbox.params import MAX_INTEGER, ApiProblem, bad, path_id
+
+#: The largest order the sandbox takes, in taka: sums of many such orders still fit SQLite's
+#: 64-bit integers (as paisa), so the totals triggers never overflow.
+MAX_ORDER_TAKA = 10**12
+#: The longest ``order_status`` accepted (the platform's statuses are a word or two).
+MAX_STATUS_LENGTH = 64
 
 
 def convert_guest(db: Database, user_id: int) -> None:
@@ -36,12 +43,31 @@ def convert_guest(db: Database, user_id: int) -> None:
         )
 
 
+def _order_total(grand_total: float) -> int:
+    """``grand_total`` taka as paisa; a 400 naming it unless from 0 to :data:`MAX_ORDER_TAKA`."""
+    taka = float(grand_total)
+    if not 0 <= taka <= MAX_ORDER_TAKA:  # NaN fails both comparisons
+        raise bad("grand_total", grand_total, f"a number of taka from 0 to {MAX_ORDER_TAKA}")
+    return round(taka * 100)
+
+
+def _order_status(order_status: str) -> str:
+    if not isinstance(order_status, str) or not 0 < len(order_status) <= MAX_STATUS_LENGTH:
+        raise bad("order_status", order_status, f"text of 1 to {MAX_STATUS_LENGTH} characters")
+    if any("\ud800" <= c <= "\udfff" for c in order_status):
+        raise bad("order_status", order_status, "text without lone surrogates")
+    return order_status
+
+
 def add_order(db: Database, user_id: int, grand_total: float, order_status: str = "pending") -> int:
     """A new cash-on-delivery order of ``grand_total`` taka for ``user_id``; its ``order_id``."""
+    paisa = _order_total(grand_total)
+    order_status = _order_status(order_status)
+    if not 0 < user_id <= MAX_INTEGER:
+        raise ApiProblem(404, "Customer not found.")
     store = db.scalar("SELECT store_id FROM customers WHERE user_id = ?", (user_id,))
     if store is None:
         raise ApiProblem(404, "Customer not found.")
-    paisa = round(float(grand_total) * 100)
     stamp = now_text()
     with db.transaction() as conn:
         cursor = conn.execute(
@@ -56,6 +82,7 @@ def add_order(db: Database, user_id: int, grand_total: float, order_status: str 
 
 
 def set_order_status(db: Database, order_id: int, order_status: str) -> None:
+    order_status = _order_status(order_status)
     with db.transaction() as conn:
         row = conn.execute(
             "SELECT updated_at FROM orders WHERE order_id = ?", (order_id,)
@@ -85,16 +112,6 @@ async def _reset(request: Request) -> JSONResponse:
     return JSONResponse({"message": "Counts reset.", "status": 200})
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ApiProblem(400, "The request body must be a JSON object.", "validation_error")
-    return body
-
-
 def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], what: str) -> Any:
     value = body.get(name)
     if not isinstance(value, kinds) or isinstance(value, bool):
@@ -103,10 +120,7 @@ def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], what: str) 
 
 
 def _id(request: Request, name: str) -> int:
-    value = int(request.path_params[name])
-    if value > MAX_INTEGER:
-        raise ApiProblem(404, f"No record {value}.")
-    return value
+    return path_id(request.path_params[name], name)
 
 
 async def _convert(request: Request) -> JSONResponse:
@@ -115,18 +129,16 @@ async def _convert(request: Request) -> JSONResponse:
 
 
 async def _add_order(request: Request) -> JSONResponse:
-    body = await _body(request)
+    body = json_object(await request.body())
     user_id = _field(body, "user_id", (int,), "an integer")
     grand_total = _field(body, "grand_total", (int, float), "a number of taka")
     status = _field({"order_status": "pending", **body}, "order_status", (str,), "a string")
-    if user_id > MAX_INTEGER:
-        raise ApiProblem(404, "Customer not found.")
     order_id = add_order(request.app.state.sandbox.db, user_id, float(grand_total), status)
     return JSONResponse({"data": {"order_id": order_id}, "status": 201}, status_code=201)
 
 
 async def _set_status(request: Request) -> JSONResponse:
-    status = _field(await _body(request), "order_status", (str,), "a string")
+    status = _field(json_object(await request.body()), "order_status", (str,), "a string")
     set_order_status(request.app.state.sandbox.db, _id(request, "order_id"), status)
     return JSONResponse({"message": "Order updated.", "status": 200})
 
@@ -135,7 +147,7 @@ def routes() -> list[Route]:
     return [
         Route("/_sandbox/requests", _requests, methods=["GET"]),
         Route("/_sandbox/requests/reset", _reset, methods=["POST"]),
-        Route("/_sandbox/customers/{user_id:int}/convert", _convert, methods=["POST"]),
+        Route("/_sandbox/customers/{user_id}/convert", _convert, methods=["POST"]),
         Route("/_sandbox/orders", _add_order, methods=["POST"]),
-        Route("/_sandbox/orders/{order_id:int}", _set_status, methods=["PATCH"]),
+        Route("/_sandbox/orders/{order_id}", _set_status, methods=["PATCH"]),
     ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from selorax_analytics.sandbox import params
 from selorax_analytics.sandbox.auth import Credential
+from selorax_analytics.sandbox.body import json_object
 from selorax_analytics.sandbox.db import Database, now_text
 from selorax_analytics.sandbox.params import ApiProblem
 from selorax_analytics.sandbox.sql import (
@@ -50,10 +50,7 @@ def _credential(request: Request, scope: str) -> Credential:
 
 
 def _path_id(request: Request, name: str) -> int:
-    raw = request.path_params[name]
-    if not re.fullmatch(r"[0-9]+", raw) or int(raw) > params.MAX_INTEGER:
-        raise params.bad(name, raw, "a positive integer")
-    return int(raw)
+    return params.path_id(request.path_params[name], name)
 
 
 def _customer(row: dict[str, Any]) -> dict[str, Any]:
@@ -194,15 +191,7 @@ async def get_customer(request: Request) -> JSONResponse:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiProblem(
-            400, "The request body must be a JSON object.", "validation_error"
-        ) from None
-    if not isinstance(body, dict):
-        raise ApiProblem(400, "The request body must be a JSON object.", "validation_error")
-    return body
+    return json_object(await request.body())
 
 
 def _phone_conflict(state: SandboxState, store_id: int, phone: str, user_id: int = 0) -> None:

@@ -26,6 +26,7 @@ from selorax_analytics.sandbox.state import SandboxState
 PREFIX = "/api/apps/v1"
 _ID = re.compile(r"/\d+(?=/|$)")
 _HTML_ERROR = "<html><head><title>{0}</title></head><body><h1>{0} {1}</h1></body></html>"
+_SHOWN_PATH = 120
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -131,13 +132,25 @@ async def _api_problem(request: Request, exc: Exception) -> Response:
     return envelope(exc.status, exc.message, exc.code)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Last resort: a defect of the sandbox still answers in the envelope (the traceback is
+    # logged by the server); every input a client can send is meant to be refused before this.
+    return envelope(500, "Internal server error.", "internal_error")
+
+
+def _shown_path(request: Request) -> str:
+    """The request's path for a message: lone surrogates escaped, a long path cut short."""
+    path = request.url.path.encode("utf-8", "backslashreplace").decode("utf-8")
+    return path if len(path) <= _SHOWN_PATH else f"{path[:_SHOWN_PATH]}... ({len(path)} characters)"
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return envelope(404, f"No endpoint {request.method} {request.url.path}.", "not_found")
+    return envelope(404, f"No endpoint {request.method} {_shown_path(request)}.", "not_found")
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
     return envelope(
-        405, f"{request.method} is not allowed on {request.url.path}.", "method_not_allowed"
+        405, f"{request.method} is not allowed on {_shown_path(request)}.", "method_not_allowed"
     )
 
 
@@ -162,7 +175,11 @@ def build_app(state: SandboxState) -> ASGIApp:
             AuthError: _api_problem,
             404: _not_found,
             405: _not_allowed,
+            Exception: _unexpected,
         },
     )
+    # No 307 to the path without its trailing slash: the platform documents no redirects, and
+    # an empty 307 is no envelope. ``/customers/`` is an unknown path (404), as is ``/customers/%2F``.
+    app.router.redirect_slashes = False
     app.state.sandbox = state
     return PlatformMiddleware(app, state)

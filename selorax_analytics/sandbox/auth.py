@@ -68,9 +68,10 @@ def parse_token_option(text: str) -> tuple[str, Credential]:
     """``TOKEN:STORE_ID[:SCOPE,SCOPE...]`` from the command line, e.g. ``sx_at_x:22:read:orders``."""
     token, _, rest = text.partition(":")
     store, _, scopes = rest.partition(":")
-    if not token or not store.isdigit():
+    if not token or not store.isascii() or not store.isdigit() or not 0 < len(store) < 19:
         raise ValueError(
-            f"--token {text!r} is not TOKEN:STORE_ID[:SCOPES]; for example "
+            f"--token {text!r} is not TOKEN:STORE_ID[:SCOPES] (a store id of 1 to 18 digits); "
+            "for example "
             "sx_at_mine:22:read:customers,read:orders"
         )
     chosen = frozenset(s for s in scopes.split(",") if s) or ALL_SCOPES
@@ -117,5 +118,6 @@ def authenticate(
             400, "missing_store_id", "The X-Store-Id header is required with client credentials."
         )
     if store.strip() != str(app.store_id):
-        raise AuthError(401, "not_installed", f"The app is not installed on store {store.strip()}.")
+        shown = store.strip() if len(store.strip()) <= 40 else f"{store.strip()[:40]}..."
+        raise AuthError(401, "not_installed", f"The app is not installed on store {shown}.")
     return app

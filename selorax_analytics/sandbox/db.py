@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from selorax_analytics.sandbox.errors import SetupError
 from selorax_analytics.sandbox.generator import Store
 from selorax_analytics.sandbox.sql import (
     RECOUNT,
@@ -77,6 +78,32 @@ def _records(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[Any,
     return zip(*values, strict=True)
 
 
+#: Tables every sandbox database has had; a file with tables but not these is someone else's.
+_OUR_TABLES = {"stores", "customers", "orders"}
+
+
+def _foreign_tables(conn: sqlite3.Connection) -> list[str]:
+    """The tables of a database that is not the sandbox's (none for an empty or sandbox file),
+    read before anything is written to it."""
+    names = sorted(
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    )
+    return [] if not names or set(names) >= _OUR_TABLES else names[:5]
+
+
+def _unusable(path: str, exc: sqlite3.Error) -> str:
+    """Why the database file at ``path`` cannot be used, and what is accepted instead."""
+    accepted = "give a database file made by the sandbox, or a new file in an existing folder"
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return f"is a folder, not a SQLite file; {accepted}."
+    if not os.path.isdir(folder):
+        return f"the folder {folder!r} does not exist; {accepted}."
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+        return f"is not a SQLite database; {accepted}."
+    return f"cannot be used as the sandbox's database ({exc}); {accepted}."
+
+
 def _remove_files(path: str) -> None:
     for suffix in ("", "-wal", "-shm"):
         with suppress(FileNotFoundError):
@@ -113,12 +140,27 @@ class Database:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
-        self._prepare()
+        try:
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise SetupError("db", self.path, _unusable(self.path, exc)) from exc
+        try:
+            foreign = _foreign_tables(self._conn)
+            if foreign:
+                self.close()
+                reason = (
+                    f"is a SQLite database of something else (tables {', '.join(foreign)}); "
+                    "give a database file made by the sandbox, or a new file in an existing folder."
+                )
+                raise SetupError("db", self.path, reason)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(SCHEMA)
+            self._prepare()
+        except sqlite3.Error as exc:
+            self.close()
+            raise SetupError("db", self.path, _unusable(self.path, exc)) from exc
 
     def _prepare(self) -> None:
         """Add the rendered columns, the totals and their triggers to a database made before

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from selorax_analytics.sandbox.db import utc_text
-
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 50
 #: The largest integer SQLite holds: larger values are refused with a 400, not overflowed.
@@ -26,10 +24,49 @@ class ApiProblem(Exception):
         self.code = code
 
 
+#: How much of a refused value a message repeats; the rest is summarised by its length.
+SHOWN_CHARACTERS = 60
+#: Digits of the largest integer SQLite holds; longer digit strings are not converted at all
+#: (Python refuses ``int()`` of 4,301 digits or more, and the value is too large anyway).
+_MAX_DIGITS = len(str(MAX_INTEGER))
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, cut short for long values: safe in any message (``repr`` escapes lone
+    surrogates and control characters, so the JSON of the message always encodes)."""
+    text = repr(value)
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters"
+    return f"{text[: SHOWN_CHARACTERS - 10]}... ({size})"
+
+
 def bad(name: str, value: object, expected: str) -> ApiProblem:
     return ApiProblem(
-        400, f"Invalid value for '{name}': {value!r}. Expected {expected}.", "validation_error"
+        400, f"Invalid value for '{name}': {shown(value)}. Expected {expected}.", "validation_error"
     )
+
+
+def bounded_int(digits: str) -> int:
+    """The integer of ASCII ``digits`` (an optional ``-`` first, surrounding spaces allowed).
+
+    A value with more digits than any integer SQLite holds comes back as ``±(MAX_INTEGER + 1)``
+    without being converted, so it is compared (and refused, or clamped) like any other value
+    out of range, whatever its length.
+    """
+    text = digits.strip()
+    negative = text.startswith("-")
+    significant = text.lstrip("-").lstrip("0")
+    if len(significant) > _MAX_DIGITS:
+        return -(MAX_INTEGER + 1) if negative else MAX_INTEGER + 1
+    return int(text)
+
+
+def path_id(raw: str, name: str) -> int:
+    """An id from the path: a positive integer SQLite can hold, else a 400 naming ``name``."""
+    if not re.fullmatch(r"[0-9]+", raw) or not 0 < bounded_int(raw) <= MAX_INTEGER:
+        raise bad(name, raw, f"a positive integer no larger than {MAX_INTEGER}")
+    return int(raw)
 
 
 def integer(
@@ -44,7 +81,7 @@ def integer(
         return default
     if not re.fullmatch(r"\s*-?[0-9]+\s*", raw):
         raise bad(name, raw, f"an integer of at least {minimum}")
-    value = int(raw)
+    value = bounded_int(raw)
     if value < minimum:
         raise bad(name, raw, f"an integer of at least {minimum}")
     if maximum is not None and value > maximum:
@@ -71,17 +108,27 @@ def sort(query: Mapping[str, str], allowed: tuple[str, ...]) -> tuple[str, str]:
 
 
 def timestamp(query: Mapping[str, str], name: str) -> str | None:
-    """An ISO 8601 date or date-time as the database's UTC text; naive times are UTC."""
+    """An ISO 8601 date or date-time as the database's UTC text; naive times are UTC.
+
+    A time whose UTC instant falls outside years 1 to 9999 (``0001-01-01T00:00:00+05:00``) is a
+    400 like any other value that is not a time.
+    """
     raw = query.get(name)
     if raw is None:
         return None
+    expected = "an ISO 8601 date or date-time such as 2025-06-01T00:00:00Z"
     try:
         value = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise bad(name, raw, "an ISO 8601 date or date-time such as 2025-06-01T00:00:00Z") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return utc_text(value)
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise bad(name, raw, f"{expected}, between years 1 and 9999 in UTC") from None
+    # The same text as db.utc_text, written out by hand: strftime pads years below 1000
+    # differently from one C library to another.
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+        f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z"
+    )
 
 
 def flag(query: Mapping[str, str], name: str) -> bool:

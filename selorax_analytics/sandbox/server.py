@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import uvicorn
 
 from selorax_analytics.sandbox import admin
@@ -35,38 +34,16 @@ from selorax_analytics.sandbox.faults import FaultInjector, Faults
 from selorax_analytics.sandbox.generator import (
     DEFAULT_CUSTOMERS,
     DEFAULT_SEED,
-    DEMO_STORE_ID,
     SECOND_STORE_CUSTOMERS,
     SECOND_STORE_ID,
     generate_store,
 )
+from selorax_analytics.sandbox.replay import replay
 from selorax_analytics.sandbox.state import SandboxState
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 BACKLOG = 4096
-
-
-#: Text fields a CSV reader would otherwise turn into numbers (``01712345678`` -> 1712345678).
-_CSV_TEXT = dict.fromkeys(("name", "email", "phone", "address_json", "note", "sku"), "str")
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=_CSV_TEXT)
-
-
-def read_table(directory: Path, name: str, *, required: bool = True) -> pd.DataFrame | None:
-    """``name.parquet`` or ``name.csv`` from ``directory`` (the API's field names)."""
-    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", _read_csv)):
-        path = directory / f"{name}{suffix}"
-        if path.exists():
-            return reader(path)
-    if required:
-        raise FileNotFoundError(
-            f"No {name}.parquet or {name}.csv in {directory}; --data needs customers and orders "
-            "files with the API's field names."
-        )
-    return None
 
 
 SECOND_STORE_NAME = "Second Store"
@@ -79,16 +56,7 @@ def populate(db: Database, *, seed: int, customers: int, data: Path | None = Non
     the next one. Returns the main store's id.
     """
     if data is not None:
-        frames = [read_table(data, n) for n in ("customers", "orders")]
-        assert frames[0] is not None and frames[1] is not None
-        store_id = int(frames[0]["store_id"].iloc[0]) if "store_id" in frames[0] else DEMO_STORE_ID
-        db.add_frames(
-            store_id,
-            "Replayed store",
-            frames[0],
-            frames[1],
-            read_table(data, "order_items", required=False),
-        )
+        store_id = replay(db, data)
     else:
         store = generate_store(seed=seed, customers=customers)
         store_id = store.store_id
@@ -193,11 +161,15 @@ class Sandbox:
         # without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        # Listen now, so the URL printed by serve_forever's on_ready already accepts connections
-        # (they queue until uvicorn takes over the socket).
-        sock.listen(BACKLOG)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            # Listen now, so the URL printed by serve_forever's on_ready already accepts
+            # connections (they queue until uvicorn takes over the socket).
+            sock.listen(BACKLOG)
+        except BaseException:
+            sock.close()
+            raise
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"http://{shown}:{port}"
@@ -221,8 +193,15 @@ class Sandbox:
         return self.base_url
 
     def serve_forever(self, on_ready: Callable[[str], None] | None = None) -> None:
-        """Serve in this thread until interrupted (Ctrl-C); ``on_ready(base_url)`` once bound."""
-        sock = self._socket()
+        """Serve in this thread until interrupted (Ctrl-C); ``on_ready(base_url)`` once bound.
+
+        Raises ``OSError`` when the address cannot be bound (the database is closed first).
+        """
+        try:
+            sock = self._socket()
+        except BaseException:
+            self.db.close()
+            raise
         if on_ready is not None:
             on_ready(self.base_url)
         self._server = uvicorn.Server(self._config())
