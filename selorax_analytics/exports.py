@@ -47,7 +47,7 @@ from selorax_analytics import _contacts
 from selorax_analytics._contacts import Row, guard_cell
 from selorax_analytics._files import refuse_existing, write_file
 from selorax_analytics._version import __version__
-from selorax_analytics.exceptions import DataError
+from selorax_analytics.exceptions import DataError, OutputExistsError
 
 ExportFormat = Literal["csv", "xlsx", "sms", "meta", "google", "mailchimp"]
 EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
@@ -265,6 +265,11 @@ def export_segments(
     _check_format(format)
     _contacts.check_columns(rfm, _contacts.RFM_COLUMNS, "rfm")
     folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(
+            f"{str(folder)!r} is a file; exporting every segment needs a folder (new or existing).",
+            path=str(folder),
+        )
     present = set(rfm["segment"].dropna().astype("str"))
     segments = [s for s in _contacts.segment_names(rfm) if s in present]
     targets = {s: folder / f"{segment_file_stem(s)}{FORMAT_SUFFIXES[format]}" for s in segments}

@@ -345,6 +345,8 @@ def test_export_segments_writes_each_segment_once(rfm, customers, tmp_path):
     assert [r.rows for r in results.values()] == [6, 1]
     with pytest.raises(FileExistsError):
         export_segments(rfm, tmp_path / "out", customers=customers, format="google")
+    with pytest.raises(OutputExistsError, match="is a file"):
+        export_segments(rfm, results["Champions"].path, customers=customers, overwrite=True)
 
 
 # --- the demo store ----------------------------------------------------------------------------
