@@ -88,7 +88,7 @@ def write_file(
     """
     target = Path(path)
     refuse_existing([target], overwrite=overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(target)
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(name)
     try:
@@ -106,6 +106,20 @@ def write_file(
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
     return target
+
+
+def _make_folder(target: Path) -> None:
+    """The folder of ``target`` and its missing parents; a file in the way is named."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+        if blocking is None:
+            raise
+        raise OutputExistsError(
+            f"Cannot write {str(target)!r}: {str(blocking)!r} is a file, not a folder.",
+            path=str(blocking),
+        ) from None
 
 
 def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:

@@ -90,3 +90,10 @@ def test_a_file_appearing_during_the_write_is_not_clobbered(tmp_path):
         write_file(target, someone_else_writes_first, overwrite=False)
     assert target.read_bytes() == b"theirs"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_a_file_in_the_way_of_the_folder_is_named(tmp_path):
+    (tmp_path / "r.csv").write_text("a file", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match=r"'.*r\.csv' is a file, not a folder"):
+        write_file(tmp_path / "r.csv" / "deeper" / "x.csv", b"x", overwrite=True)
+    assert (tmp_path / "r.csv").read_text(encoding="utf-8") == "a file"
