@@ -17,7 +17,12 @@ import pytest
 
 from selorax_analytics.sandbox import generator as g
 from selorax_analytics.sandbox.export_demo import demo_tables, main
-from selorax_analytics.schema import CUSTOMER_DTYPES, ORDER_DTYPES
+from selorax_analytics.schema import (
+    CUSTOMER_DTYPES,
+    ORDER_DTYPES,
+    coerce_customers,
+    coerce_orders,
+)
 
 DATA = Path(__file__).parents[1] / "data"
 N = g.DEFAULT_CUSTOMERS
@@ -280,6 +285,30 @@ def test_api_frames_follow_the_schema(demo_frames, demo_store):
     got = customers.set_index("user_id")["total_orders"]
     assert (got.loc[counts.index].to_numpy() == counts.to_numpy()).all()
     assert (got.drop(counts.index) == 0).all()
+
+
+@pytest.mark.parametrize(("seed", "customers"), [(g.DEFAULT_SEED, None), (3, 300), (11, 40)])
+def test_the_sandbox_types_its_frames_as_the_loader_would(demo_store, seed, customers):
+    """The sandbox types ``api_frames`` itself; the loader's typing of the same records agrees."""
+    store = demo_store if customers is None else g.generate_store(seed=seed, customers=customers)
+    tables = demo_tables(store)
+    flags = ["is_phone_verified", "is_email_verified"]  # list-endpoint records do not carry them
+    expected = (
+        coerce_customers(tables["customers"].drop(columns=flags)),
+        coerce_orders(tables["orders"]),
+    )
+    for got, want in zip(g.api_frames(store), expected, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_the_sandbox_imports_nothing_else_of_the_package():
+    """The independent implementation: no module of the sandbox imports another part."""
+    package = Path(g.__file__).parent
+    for module in sorted(package.glob("*.py")):
+        for line in module.read_text().splitlines():
+            words = line.strip().split()
+            if words[:1] in (["from"], ["import"]) and words[1].startswith("selorax_analytics"):
+                assert words[1].startswith("selorax_analytics.sandbox"), (module.name, line)
 
 
 # -- the committed demo files ---------------------------------------------------------------

@@ -172,6 +172,13 @@ def test_no_faults_by_default(faulty):
         {"drop_rate": -0.1},
         {"rate_limit": 0},
         {"rate_window": 0},
+        {"latency": float("inf")},
+        {"latency": float("nan")},
+        {"jitter": float("nan")},
+        {"error_rate": float("nan")},
+        {"drop_rate": float("nan")},
+        {"rate_window": float("nan")},
+        {"rate_window": float("inf")},
     ],
 )
 def test_bad_fault_options_are_refused(options):

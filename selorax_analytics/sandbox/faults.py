@@ -31,10 +31,12 @@ class Faults:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("latency", "jitter", "error_rate", "drop_rate"):
+        for name in ("latency", "jitter", "error_rate", "drop_rate", "rate_window"):
             value = getattr(self, name)
-            if value < 0:
-                raise ValueError(f"Faults.{name} must be at least 0, got {value!r}.")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"Faults.{name} must be a finite number, at least 0, got {value!r}."
+                )
         for name in ("error_rate", "drop_rate"):
             if getattr(self, name) > 1:
                 raise ValueError(

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from selorax_analytics.sandbox.frames import typed_customers, typed_orders
+
 DEFAULT_SEED = 20240101
 DEFAULT_CUSTOMERS = 5_000
 DEMO_STORE_ID = 22
@@ -274,7 +276,7 @@ _PRODUCTS = (
 class Store:
     """One generated store: customers, orders and line items with the API's field names.
 
-    Money columns are integer paisa (``*_paisa``) so sums are exact; :func:`to_api_frames`
+    Money columns are integer paisa (``*_paisa``) so sums are exact; :func:`api_frames`
     gives taka as the API sends it.
     """
 
@@ -689,13 +691,12 @@ def customer_totals(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def api_frames(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The store's customers and orders as :mod:`selorax_analytics.schema` typed frames.
+    """The store's customers and orders as the typed frames a load returns.
 
     These are the frames ``load_customers(include_guests=True)`` and ``load_orders()`` return
-    for this store, so analytics can be built and tested straight from the generator.
+    for this store, so analytics can be built and tested straight from the generator. They are
+    typed by the sandbox itself (:mod:`~selorax_analytics.sandbox.frames`), not by the loader.
     """
-    from selorax_analytics.schema import coerce_customers, coerce_orders
-
     totals = customer_totals(store.orders)
     customers = store.customers.drop(columns=["is_phone_verified", "is_email_verified"])
     customers = customers.join(totals, on="user_id")
@@ -704,4 +705,4 @@ def api_frames(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     orders = store.orders.rename(columns=lambda c: c.removesuffix("_paisa"))
     for column in ("sub_total", "tax", "shipping", "discount", "grand_total"):
         orders[column] = orders[column] / 100
-    return coerce_customers(customers), coerce_orders(orders)
+    return typed_customers(customers), typed_orders(orders)
