@@ -60,7 +60,7 @@ def iso_timestamp(value: object, *, name: str, error: type[SeloraxError]) -> pd.
     try:
         return parse(value)
     except NotADateError as exc:
-        raise error(f"`{name}` must be {ISO_FORMS}; {exc}") from None
+        raise error(f"`{name}` is not a date: {exc} Pass {ISO_FORMS}.") from None
 
 
 class NotADateError(ValueError):

@@ -32,8 +32,8 @@ Content = bytes | Callable[[Path], object]
 def exists_message(path: Path) -> str:
     """The one-line refusal for an existing ``path``."""
     return (
-        f"{str(path)!r} already exists; pass --overwrite (overwrite=True in Python) to replace "
-        "it, or choose another path."
+        f"Refusing to overwrite {str(path)!r}: it exists. Pass --overwrite (overwrite=True in "
+        "Python) to replace it, or choose another path."
     )
 
 

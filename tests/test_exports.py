@@ -493,13 +493,27 @@ def test_files_for_people_keep_the_guard_on_emails(tmp_path):
 
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=30))
-def test_meta_key_is_stable_and_keeps_every_mark(text):
+def test_meta_key_is_stable_and_has_no_punctuation_or_space(text):
     key = meta_text(text)
     assert meta_text(key) == key  # normalising twice changes nothing
     assert key == unicodedata.normalize("NFC", key)
     assert not any(unicodedata.category(c)[0] in "PZSC" for c in key)
-    lowered = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
-    assert all(c in key for c in lowered if unicodedata.category(c)[0] in "LMN")
+
+
+#: Bengali letters, signs and digits, with the spaces and punctuation names are typed with.
+BENGALI_TEXT = st.text(
+    st.characters(min_codepoint=0x0980, max_codepoint=0x09FF) | st.sampled_from(" -.'()\u0964"),
+    max_size=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(BENGALI_TEXT)
+def test_meta_key_keeps_every_bengali_letter_and_mark(text):
+    # the same key reached another way: decompose first, then keep letters, marks and digits
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    kept = "".join(c for c in decomposed if unicodedata.category(c)[0] in "LMN")
+    assert unicodedata.normalize("NFD", meta_text(text)) == unicodedata.normalize("NFD", kept)
 
 
 # --- how files are written ---------------------------------------------------------------------
