@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from selorax_analytics.exceptions import IncompleteLoadError
+from selorax_analytics.exceptions import DataError, IncompleteLoadError
 
 #: Pages of the changed-rows walk before it is declared runaway (rows keep moving under it).
 MAX_CHANGE_PAGES = 400
@@ -52,8 +52,29 @@ def served_size(first: PageLike, asked: int) -> int:
     return asked
 
 
+def record_id(record: Any, id_field: str) -> int:
+    """A record's id (a JSON integer or numeric text); DataError when it has none."""
+    value = record.get(id_field) if isinstance(record, dict) else None
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    if isinstance(record, dict):
+        what = f"`{id_field}` of a record is {'missing' if value is None else repr(value)[:60]}"
+    else:
+        what = f"a record that is {repr(record)[:60]}, not a JSON object with `{id_field}`"
+    raise DataError(
+        f"The page holds {what}, not a whole number; every record needs its {id_field}. "
+        "The records should be the SeloraX Apps API v1's, unchanged."
+    )
+
+
 def ids_of(records: Sequence[dict[str, Any]], id_field: str) -> list[int]:
-    return [int(r[id_field]) for r in records]
+    try:
+        return [int(r[id_field]) for r in records]
+    except (KeyError, TypeError, ValueError):
+        return [record_id(r, id_field) for r in records]  # a DataError naming the bad id
 
 
 def closed_problem(
@@ -175,12 +196,12 @@ class Merged:
 
 def merge_changes(rows: list[dict[str, Any]], changes: Changes, id_field: str) -> Merged:
     """The walk's ``rows`` with the newer versions in ``changes`` and rows created meanwhile."""
-    position = {int(r[id_field]): n for n, r in enumerate(rows)}
+    position = {key: n for n, key in enumerate(ids_of(rows, id_field))}
     merged = list(rows)
     refreshed: list[int] = []
     created: list[int] = []
     for row in reversed(changes.rows):  # oldest first: a row met twice ends in its newest copy
-        key = int(row[id_field])
+        key = record_id(row, id_field)
         at = position.get(key)
         if at is None:
             position[key] = len(merged)

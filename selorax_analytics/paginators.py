@@ -434,7 +434,7 @@ class PageWalker:
             )
 
     def _incomplete(self, problem: str) -> IncompleteLoadError:
-        rows = {int(r[self.id_field]) for p in self._pages.values() for r in p.records}
+        rows = {i for p in self._pages.values() for i in ids_of(p.records, self.id_field)}
         total = self._latest.total if self._latest is not None else len(rows)
         cause = {
             "moved": "the list's total kept changing between pages (rows created or deleted "
