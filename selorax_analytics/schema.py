@@ -7,8 +7,9 @@ may add later are kept after these ones.
 Customers
     ``user_id`` and ``store_id`` (Int64), ``name``, ``email``, ``phone`` (str, email nullable),
     ``address_json`` (JSON text, nullable: an object as ``json.dumps`` writes it, other text as
-    sent), ``address``, ``city``, ``area`` (flattened from ``address_json``), ``is_guest`` (bool), ``created_at`` and ``updated_at``
-    (UTC, microseconds), ``total_orders`` (Int64), ``total_spent`` (float, taka).
+    sent), ``address``, ``city``, ``area`` (flattened from ``address_json``), ``is_guest``
+    (bool), ``created_at`` and ``updated_at`` (UTC, microseconds), ``total_orders`` (Int64),
+    ``total_spent`` (float, taka).
 Orders
     ``order_id``, ``store_id``, ``user_id`` (Int64), ``order_status``, ``financial_status``,
     ``fulfillment_status``, ``payment_method`` (category), ``sub_total``, ``tax``, ``shipping``,
