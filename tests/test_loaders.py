@@ -273,6 +273,8 @@ def test_customer_updated_during_the_walk_is_kept_in_its_newer_version(small, ca
         assert state["pages"] == pages + 1
         repair = got.attrs["selorax"]["repair"]
         assert repair["refreshed"] == 1 and repair["repair_rounds"] == 0
-        assert any("updated and 0 created during the load" in r.getMessage() for r in caplog.records)
+        assert any(
+            "updated and 0 created during the load" in r.getMessage() for r in caplog.records
+        )
     finally:
         admin.update_customer(target["user_id"], name=target["name"])
