@@ -381,6 +381,9 @@ def test_a_bad_value_names_its_field_and_record(kind: str, data: st.DataObject) 
     with pytest.raises(DataError) as caught:
         to_frame(rows, kind)
     message = str(caught.value)
+    if bad == "absent" and len(rows) == 1:  # left out of every record: the field is named
+        assert message.startswith(f"No record has the field(s) [{field!r}]"), message
+        return
     where = "" if field == id_field else f", {id_field} {rows[at][id_field]!r}"
     assert message.startswith(f"`{field}` of record {at} (counting from 0{where}) is "), message
     shown = "missing" if bad is None or bad == "absent" else repr(bad)
