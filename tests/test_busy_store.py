@@ -87,7 +87,7 @@ def test_a_load_under_five_edits_a_second_completes_with_names_held_during_it(se
 
     def edit() -> None:
         number = 0
-        # 5 a second, at most 150 edits (30 s); a load takes a second or two
+        # 5 a second, at most 150 edits (30 s); a load takes a few tenths of a second
         while number < 150 and not stop.wait(0.2 if number else 0):
             user_id = ids[(number * 7919) % len(ids)]
             admin.update_customer(user_id, name=f"Busy {number}")
@@ -101,8 +101,9 @@ def test_a_load_under_five_edits_a_second_completes_with_names_held_during_it(se
     try:
         assert started.wait(10)
         client = Client(server.base_url, token=DEMO_TOKEN)
-        # load until 10 edits have landed during loads (at most 12 loads)
-        while len(loads) < 12 and sum(last - 1 - first for _, first, last in loads) < 10:
+        # load until 10 edits have landed during loads (about one per load; at most 40 loads,
+        # so a slow machine still gets there while the editor runs)
+        while len(loads) < 40 and sum(last - 1 - first for _, first, last in loads) < 10:
             first = len(edits)
             frame = load_customers(client, cache=False, progress=False)
             loads.append((frame, first, len(edits) + 1))  # +1: a PUT answered as the load ended
