@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from selorax_analytics._files import write_file
 from selorax_analytics.exceptions import CacheError
 
 PRIVATE_FILE_MODE = 0o600
@@ -34,29 +34,15 @@ def make_private_folder(folder: Path) -> None:
             os.chmod(path, PRIVATE_FOLDER_MODE)  # mkdir's mode is cut by the umask
 
 
-def atomic_write(path: Path, data: bytes | Callable[[str], None]) -> None:
-    """Write ``path`` (mode ``0600``) through a temporary file in the same folder and a rename.
+def atomic_write(path: Path, data: bytes | Callable[[Path], object]) -> None:
+    """Write ``path`` (mode ``0600``) in a private folder, replacing what is there.
 
-    ``data`` is the bytes, or a function that writes the file at the temporary path it is given.
-    A reader never sees half a file; on any failure the temporary file is removed.
+    ``data`` is the bytes, or a function that writes the file at the temporary path it is given;
+    the write itself is :func:`selorax_analytics._files.write_file`'s (a temporary file in the
+    same folder and a rename: a reader never sees half a file).
     """
     make_private_folder(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if callable(data):
-            os.close(fd)
-            data(tmp)
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(tmp, PRIVATE_FILE_MODE)  # a writer given the path may have re-created it
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    write_file(path, data, overwrite=True, mode=PRIVATE_FILE_MODE)
 
 
 def clear_way(path: Path) -> Path | None:
