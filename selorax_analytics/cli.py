@@ -26,6 +26,7 @@ import pandas as pd
 from selorax_analytics import __version__
 from selorax_analytics import _cli_options as options
 from selorax_analytics._cli_output import emit
+from selorax_analytics._files import refuse_existing
 from selorax_analytics.exceptions import OutputExistsError, SeloraxError
 
 FORMATS = ("csv", "xlsx", "sms", "meta", "google", "mailchimp")
@@ -401,6 +402,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
+        if args.command in ("rfm", "cohorts", "guests") and args.out:
+            # an --out file that would be refused is refused before the store is loaded
+            refuse_existing([Path(args.out)], overwrite=args.overwrite)
         return int(handler(args))
     except _UsageError as exc:
         prog = f"selorax-analytics {args.command}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -394,6 +395,22 @@ def test_out_refuses_an_existing_file_and_overwrite_replaces_it(
     assert target.read_text(encoding="utf-8") == expected[1]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.txt"]
+
+
+@pytest.mark.parametrize("command", ["rfm", "cohorts", "guests"])
+def test_out_is_refused_before_the_store_is_asked(monkeypatch, capsys, tmp_path, command):
+    # a store that cannot be reached: the refusal must come first, not a connection error
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("SELORAX_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("SELORAX_TOKEN", "sx_at_unreachable0000store")
+    target = tmp_path / "table.txt"
+    target.write_text("keep me", encoding="utf-8")
+    code = main([command, "--as-of", "2026-07-01", "--out", str(target), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "Refusing to overwrite" in err
+    assert target.read_text(encoding="utf-8") == "keep me"
 
 
 def test_out_naming_a_folder_is_refused(store, monkeypatch, capsys, tmp_path):
