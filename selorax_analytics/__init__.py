@@ -43,6 +43,7 @@ _PUBLIC: dict[str, str] = {
     "OutputExistsError": "exceptions",
     "PermissionDeniedError": "exceptions",
     "RateLimitError": "exceptions",
+    "ReportError": "exceptions",
     "SeloraxError": "exceptions",
     "ServerError": "exceptions",
     "ValidationError": "exceptions",
