@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln
 
-from selorax_analytics import _clv_math
-from selorax_analytics.clv import fit_bgnbd, fit_gamma_gamma
+from selorax_analytics.analytics.clv import _math as _clv_math
+from selorax_analytics.analytics.clv.value import fit_bgnbd, fit_gamma_gamma
 
 BGNBD = np.array([0.243, 4.414, 0.793, 2.426])
 GAMMA_GAMMA = np.array([6.25, 3.74, 15.44])

@@ -38,8 +38,8 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from selorax_analytics.client import Client
-from selorax_analytics.loaders import load_customers, load_orders, load_store
+from selorax_analytics.api.client import Client
+from selorax_analytics.loading.loaders import load_customers, load_orders, load_store
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
     DEMO_TOKEN,
@@ -172,7 +172,7 @@ class SandboxProcess:
     """
 
     def __init__(self, latency: float, customers: int | None = None) -> None:
-        command = [sys.executable, "-m", "selorax_analytics.cli", "sandbox", "--port", "0"]
+        command = [sys.executable, "-m", "selorax_analytics.cli._main", "sandbox", "--port", "0"]
         command += ["--latency", str(latency * 1000)]
         if customers is not None:
             command += ["--customers", str(customers)]
@@ -340,8 +340,8 @@ def fallback(server: Sandbox, sample: int) -> dict:
 
 BIG_CHILD = r"""
 import json, resource, sys, time
-from selorax_analytics.client import Client
-from selorax_analytics.loaders import load_customers, load_orders
+from selorax_analytics.api.client import Client
+from selorax_analytics.loading.loaders import load_customers, load_orders
 client = Client("http://big.invalid", token="sx_at_benchmarkbigstore0000", store_id=22)
 def hwm():  # peak resident memory of this process in MiB (ru_maxrss survives exec on Linux)
     for line in open("/proc/self/status"):
@@ -362,8 +362,8 @@ def big(cache_dir: Path) -> dict:
 
     ``rate_scale=20`` makes the generator draw about 10 orders per customer.
     """
-    from selorax_analytics._loadrun import Load
-    from selorax_analytics.cache import Entry, cache_dir_for
+    from selorax_analytics.loading._pipeline import Load
+    from selorax_analytics.loading.cache import Entry, cache_dir_for
 
     began = time.perf_counter()
     customers, orders = api_frames(generate_store(customers=1_000_000, items=False, rate_scale=20))
@@ -376,7 +376,7 @@ def big(cache_dir: Path) -> dict:
         ("orders", orders, {"since": None, "until": None, "status": None}),
     ):
         load = Load(client, kind, kind, params, Entry(folder, kind), False)
-        from selorax_analytics._loadrun import build_meta
+        from selorax_analytics.loading._pipeline import build_meta
 
         meta = (
             build_meta(load, frame, mode="orders") if kind == "orders" else build_meta(load, frame)

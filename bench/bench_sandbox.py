@@ -55,10 +55,10 @@ def page_requests(limit: int = 250) -> list[tuple[str, dict[str, str]]]:
 
 
 class ServerProcess:
-    """``python -m selorax_analytics.cli sandbox`` with the package found first in ``root``."""
+    """``python -m selorax_analytics.cli._main sandbox`` with the package found first in ``root``."""
 
     def __init__(self, root: Path, latency: float) -> None:
-        command = [sys.executable, "-m", "selorax_analytics.cli", "sandbox", "--port", "0"]
+        command = [sys.executable, "-m", "selorax_analytics.cli._main", "sandbox", "--port", "0"]
         command += ["--latency", str(latency * 1000)]
         path = [str(root), *filter(None, [os.environ.get("PYTHONPATH")])]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}

@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from selorax_analytics._loading import to_frame
+from selorax_analytics.loading._frames import to_frame
 from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox
 
 # --- baseline: to_frame and coerce_* as they were, records -> from_records -> per column -------

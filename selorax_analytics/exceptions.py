@@ -18,7 +18,7 @@
      ├── OutputExistsError (also FileExistsError): a file to write exists; ``overwrite=True``
      └── ReportError: the report could not be built (missing notebooks, a failing cell)
 
-Only :mod:`selorax_analytics.client` turns HTTP statuses and httpx exceptions into these, in one
+Only :mod:`selorax_analytics.api.client` turns HTTP statuses and httpx exceptions into these, in one
 table (``_http.STATUS_ERRORS``). Messages never contain a secret; a credential is shown at most
 masked, like ``sx_at_...abcd``.
 """

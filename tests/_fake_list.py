@@ -13,17 +13,19 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from selorax_analytics.paginators import Page
+from selorax_analytics.api.paginators import Page
 
 SERVED = pd.Timestamp("2026-11-27T10:00:00Z")
 OLD = "2026-01-01T00:00:00.000Z"
 
 
-def row(user_id: int, updated_at: str = OLD, name: str | None = None) -> dict:
+def row(
+    user_id: int, updated_at: str = OLD, name: str | None = None, created_at: str = OLD
+) -> dict:
     return {
         "user_id": user_id,
         "name": name or f"Customer {user_id}",
-        "created_at": OLD,
+        "created_at": created_at,
         "updated_at": updated_at,
     }
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from selorax_analytics import DataError, ValidationError, rfm_segments
 from selorax_analytics._dates import NotADateError, parse
-from selorax_analytics._frames import as_of_day
-from selorax_analytics._params import timestamp
+from selorax_analytics.analytics._frames import as_of_day
+from selorax_analytics.api.params import timestamp
 
 EPOCH = dt.date(1970, 1, 1)
 

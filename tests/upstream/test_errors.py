@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import selorax_analytics as sa
-from selorax_analytics import _http
+from selorax_analytics.api import _transport as _http
 from selorax_analytics.exceptions import (
     ApiError,
     AuthenticationError,
@@ -201,7 +201,7 @@ def test_the_cli_never_prints_an_echoed_token(store_api, upstream, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELORAX_")}
     env.update(SELORAX_BASE_URL=up.base_url, SELORAX_TOKEN=TOKEN, SELORAX_CACHE_DIR=str(tmp_path))
     run = subprocess.run(
-        [sys.executable, "-m", "selorax_analytics.cli", "fetch"],
+        [sys.executable, "-m", "selorax_analytics.cli._main", "fetch"],
         env=env,
         capture_output=True,
         text=True,
@@ -343,7 +343,7 @@ def test_the_cli_reports_a_malformed_base_url_in_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELORAX_")}
     env.update(SELORAX_BASE_URL="http://[::1", SELORAX_TOKEN=TOKEN, SELORAX_CACHE_DIR=str(tmp_path))
     run = subprocess.run(
-        [sys.executable, "-m", "selorax_analytics.cli", "fetch"],
+        [sys.executable, "-m", "selorax_analytics.cli._main", "fetch"],
         env=env,
         capture_output=True,
         text=True,

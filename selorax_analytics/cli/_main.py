@@ -1,0 +1,434 @@
+"""The ``selorax-analytics`` command line: ``main(argv) -> int``.
+
+A thin shell over the public functions: each subcommand loads data with the loaders, calls one
+analytics function and prints a readable table (or ``--json`` / ``--csv`` for scripts).
+
+Exit codes: 0 success, 1 an API, data or file error (one line on stderr, no traceback),
+2 a usage error: an unknown option, a bad option value (one line naming the option, the value
+and the accepted form), or an ``--out`` path that exists without ``--overwrite``. Dates are ISO
+8601 only (``2026-07-01``), never guessed. Credentials come from the environment
+(``SELORAX_TOKEN``, ...) or options and are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from selorax_analytics import __version__
+from selorax_analytics._files import refuse_existing
+from selorax_analytics.cli import _options as options
+from selorax_analytics.cli._output import emit
+from selorax_analytics.exceptions import OutputExistsError, SeloraxError
+
+FORMATS = ("csv", "xlsx", "sms", "meta", "google", "mailchimp")
+SEGMENT_MAPS = ("default", "with-lost")
+
+
+# --- option groups -----------------------------------------------------------------------------
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "store (default: the environment; with nothing set, the embedded demo store)"
+    )
+    group.add_argument("--base-url", help="API base URL (env SELORAX_BASE_URL)")
+    group.add_argument("--token", help="access token (env SELORAX_TOKEN); prefer the environment")
+    group.add_argument("--client-id", help="app client id (env SELORAX_CLIENT_ID)")
+    group.add_argument("--client-secret", help="app client secret (env SELORAX_CLIENT_SECRET)")
+    group.add_argument("--store-id", type=options.store_id, help="store id (env SELORAX_STORE_ID)")
+    group.add_argument(
+        "--cache-dir", type=options.path, help="cache folder (env SELORAX_CACHE_DIR)"
+    )
+    group.add_argument(
+        "--refresh",
+        choices=("auto", "full", "never"),
+        default="auto",
+        help="auto: serve a fresh cache, else update it; full: reload; never: offline",
+    )
+    group.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _out_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--out", type=options.path, help=f"write {what} to this file, not the terminal"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+
+
+def _output_options(parser: argparse.ArgumentParser, *, as_of: bool = True) -> None:
+    if as_of:
+        parser.add_argument(
+            "--as-of",
+            type=options.as_of_day,
+            help="last day of the analysis, ISO 8601: YYYY-MM-DD, or a date-time such as "
+            "2026-07-01T10:00:00+06:00 (default: today; the demo store's own)",
+        )
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print JSON for scripts")
+    shape.add_argument("--csv", action="store_true", help="print CSV for scripts")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = options.Parser(
+        prog="selorax-analytics",
+        description="Customer analytics for SeloraX stores.",
+        epilog="Files are never replaced without --overwrite, and are written whole or not at all.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_sandbox(commands)
+
+    fetch = commands.add_parser("fetch", help="load customers and orders into the local cache")
+    _connection_options(fetch)
+    _output_options(fetch, as_of=False)
+    fetch.add_argument(
+        "--since",
+        type=options.since,
+        help="only records created since this ISO 8601 date or date-time",
+    )
+    fetch.set_defaults(handler=_fetch)
+
+    rfm = commands.add_parser("rfm", help="RFM segments: a summary, or one row per customer")
+    _connection_options(rfm)
+    _output_options(rfm)
+    rfm.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
+    rfm.add_argument("--customers", action="store_true", help="one row per customer")
+    _out_option(rfm, "the table")
+    rfm.set_defaults(handler=_rfm)
+
+    cohorts = commands.add_parser("cohorts", help="cohort retention, revenue, orders or LTV")
+    _connection_options(cohorts)
+    _output_options(cohorts)
+    cohorts.add_argument("--period", choices=("M", "W", "Q"), default="M", help="cohort period")
+    cohorts.add_argument("--by", choices=("first_order", "signup"), default="first_order")
+    cohorts.add_argument(
+        "--metric", choices=("customers", "revenue", "orders", "ltv"), default="customers"
+    )
+    _out_option(cohorts, "the table")
+    cohorts.set_defaults(handler=_cohorts)
+
+    guests = commands.add_parser("guests", help="guest checkouts and their conversion")
+    _connection_options(guests)
+    _output_options(guests)
+    guests.add_argument(
+        "--window-days",
+        type=options.window_days,
+        default=90,
+        help="conversion window in days (0 or more)",
+    )
+    guests.add_argument("--people", action="store_true", help="also one row per buying person")
+    _out_option(guests, "the tables")
+    guests.set_defaults(handler=_guests)
+
+    _add_export(commands)
+
+    report = commands.add_parser("report", help="build the HTML report of the store")
+    _connection_options(report)
+    report.add_argument(
+        "--as-of",
+        type=options.as_of_day,
+        help="last day of the analysis, YYYY-MM-DD (default: the demo's, or today)",
+    )
+    report.add_argument(
+        "--out", type=options.path, default="report", help="folder to write into (default: report)"
+    )
+    report.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="also write into a folder that holds other files (an earlier report is replaced "
+        "without it)",
+    )
+    report.set_defaults(handler=_report)
+    return parser
+
+
+def _add_sandbox(commands: Any) -> None:
+    sandbox = commands.add_parser(
+        "sandbox", help="serve the demo store on a local SeloraX-compatible API"
+    )
+    try:
+        from selorax_analytics.sandbox import cli as sandbox_cli
+    except ImportError:  # the sandbox is an optional part of an install
+        sandbox.set_defaults(handler=_no_sandbox)
+        return
+    sandbox_cli.add_arguments(sandbox)
+    sandbox.set_defaults(handler=sandbox_cli.run)
+
+
+def _no_sandbox(args: argparse.Namespace) -> int:
+    raise SeloraxError("The sandbox is not available in this installation.")
+
+
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write a segment's people for a spreadsheet, SMS gateway or ad platform",
+        description="Write the people of an RFM segment (or of every segment with --all).",
+    )
+    export.add_argument("segment", nargs="?", help='segment name, e.g. "At Risk"')
+    export.add_argument("--all", action="store_true", help="every segment, one file each")
+    export.add_argument("--format", choices=FORMATS, default="csv", help="file format")
+    export.add_argument(
+        "--out",
+        type=options.path,
+        help="file to write (with --all: a folder); default: named after the segment",
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace existing files")
+    export.add_argument(
+        "--region",
+        type=options.region,
+        default="BD",
+        help="region of local phone numbers (ISO 3166)",
+    )
+    export.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
+    _connection_options(export)
+    _output_options(export)
+    export.set_defaults(handler=_export)
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace) -> Any:
+    """The command's one client, made on first use; :func:`main` closes it."""
+    if getattr(args, "client", None) is None:
+        args.client = _new_client(args)
+    return args.client
+
+
+def _new_client(args: argparse.Namespace) -> Any:
+    import selorax_analytics as sa
+
+    if args.cache_dir:
+        os.environ["SELORAX_CACHE_DIR"] = str(Path(args.cache_dir).expanduser())
+    given = {
+        "token": args.token,
+        "client_id": args.client_id,
+        "client_secret": args.client_secret,
+        "store_id": args.store_id,
+    }
+    if args.base_url or any(v is not None for v in given.values()):
+        options = {k: v for k, v in given.items() if v is not None}
+        return sa.Client(args.base_url, **options)
+    return sa.connect()
+
+
+def _load(args: argparse.Namespace, *, orders_only: bool = False) -> tuple[Any, pd.DataFrame]:
+    import selorax_analytics as sa
+
+    client = _client(args)
+    options = {"refresh": args.refresh, "progress": not args.no_progress}
+    if orders_only:
+        return None, sa.load_orders(client, **options)
+    return sa.load_store(client, **options)
+
+
+def _as_of(args: argparse.Namespace) -> str:
+    """``--as-of``; by default the demo store's own last day for the demo, else today."""
+    if args.as_of:
+        return str(args.as_of)
+    from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_CLIENT_ID, DEMO_TOKEN
+
+    client = _client(args)
+    credentials = getattr(client, "credentials", None)
+    demo = getattr(client, "cache_namespace", None) == "embedded-sandbox" or (
+        getattr(credentials, "token", None) == DEMO_TOKEN
+        or getattr(credentials, "client_id", None) == DEMO_CLIENT_ID
+    )
+    return DEMO_AS_OF if demo else str(pd.Timestamp.now(tz="Asia/Dhaka").date())
+
+
+def _segment_map(name: str) -> Any:
+    import selorax_analytics as sa
+
+    return sa.RFM_SEGMENTS_WITH_LOST if name == "with-lost" else sa.DEFAULT_RFM_SEGMENTS
+
+
+# --- subcommands -------------------------------------------------------------------------------
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    import selorax_analytics as sa
+    from selorax_analytics.loading.cache import cache_dir_for
+
+    start = time.perf_counter()
+    client = _client(args)
+    options = {"refresh": args.refresh, "progress": not args.no_progress, "since": args.since}
+    customers, orders = sa.load_store(client, **options)
+    seconds = time.perf_counter() - start
+    cache = str(cache_dir_for(client))
+    summary = {
+        "customers": len(customers),
+        "guests": int(customers["is_guest"].sum()),
+        "orders": len(orders),
+        "seconds": round(seconds, 2),
+        "cache_dir": cache,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    elif args.csv:
+        print(pd.DataFrame([summary]).to_csv(index=False), end="")
+    else:
+        print(
+            f"{summary['customers']:,} customers ({summary['guests']:,} guests) and "
+            f"{summary['orders']:,} orders in {seconds:.1f} s; cache: {cache}"
+        )
+    return 0
+
+
+def _rfm(args: argparse.Namespace) -> int:
+    import selorax_analytics as sa
+
+    _, orders = _load(args, orders_only=True)
+    as_of = _as_of(args)
+    rfm = sa.rfm_segments(orders, as_of=as_of, segment_map=_segment_map(args.segments))
+    table = rfm if args.customers else sa.segment_summary(rfm)
+    notes = [f"as of {as_of}: {len(rfm):,} customers with a valid order"]
+    emit(args, {"rfm": table}, notes)
+    return 0
+
+
+def _cohorts(args: argparse.Namespace) -> int:
+    import selorax_analytics as sa
+
+    customers, orders = _load(args, orders_only=args.by != "signup")
+    as_of = _as_of(args)
+    table = sa.cohort_table(
+        orders, as_of=as_of, period=args.period, by=args.by, metric=args.metric,
+        customers=customers,
+    )  # fmt: skip
+    partial = table.attrs.get("partial_period")
+    notes = [f"{args.metric} by {args.by} cohort, period {args.period}, as of {as_of}"]
+    if partial:
+        notes.append(f"the period {partial} is partial (it holds as_of)")
+    emit(args, {"cohorts": table}, notes)
+    return 0
+
+
+def _guests(args: argparse.Namespace) -> int:
+    import selorax_analytics as sa
+
+    customers, orders = _load(args)
+    as_of = _as_of(args)
+    history = sa.load_history(_client(args))
+    result = sa.guest_conversion(
+        customers, orders, as_of=as_of, window_days=args.window_days, history=history
+    )
+    names = ["groups", "cohorts", "funnel", *(["people"] if args.people else [])]
+    tables = {n: getattr(result, n) for n in names}
+    emit(args, tables, [f"as of {as_of}, conversion window {args.window_days} days"])
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import selorax_analytics as sa
+
+    if bool(args.segment) == bool(args.all):
+        raise _UsageError("export needs a segment name or --all (not both)")
+    customers, orders = _load(args)
+    as_of = _as_of(args)
+    rfm = sa.rfm_segments(orders, as_of=as_of, segment_map=_segment_map(args.segments))
+    rfm.attrs["as_of"] = as_of
+    options = {"format": args.format, "region": args.region, "overwrite": args.overwrite}
+    if args.all:
+        results = sa.export_segments(rfm, args.out or ".", customers=customers, **options)
+    else:
+        from selorax_analytics.exports.segments import FORMAT_SUFFIXES, segment_file_stem
+
+        path = args.out or segment_file_stem(args.segment) + FORMAT_SUFFIXES[args.format]
+        results = {args.segment: sa.export_segment(rfm, args.segment, path, customers=customers,
+                                                   **options)}  # fmt: skip
+    rows = [
+        {
+            "segment": r.segment,
+            "format": r.format,
+            "rows": r.rows,
+            "skipped_people": r.skipped_people,
+            "skipped_values": len(r.skipped) - r.skipped_people,
+            "path": str(r.path),
+        }
+        for r in results.values()
+    ]
+    emit(_without_out(args), {"export": pd.DataFrame(rows)}, [f"as of {as_of}"])
+    return 0
+
+
+def _without_out(args: argparse.Namespace) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(args), "out": None})
+
+
+def _report(args: argparse.Namespace) -> int:
+    from selorax_analytics.report._folder import check_folder
+    from selorax_analytics.report._notebooks import notebook_paths
+    from selorax_analytics.report.build import build_report
+
+    # The folder first: refused before a store is started or asked.
+    stems = [p.stem for p in notebook_paths()]
+    check_folder(Path(args.out), stems, overwrite=args.overwrite)
+    path = build_report(
+        Path(args.out),
+        as_of=args.as_of,
+        client=_client(args),
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
+    )
+    print(path)
+    return 0
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+class _UsageError(Exception):
+    """A combination of options argparse cannot check by itself."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 error, 2 usage)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        if args.command in ("rfm", "cohorts", "guests") and args.out:
+            # an --out file that would be refused is refused before the store is loaded
+            refuse_existing([Path(args.out)], overwrite=args.overwrite)
+        return int(handler(args))
+    except _UsageError as exc:
+        prog = f"selorax-analytics {args.command}"
+        print(f"{prog}: error: {exc} (see {prog} --help)", file=sys.stderr)
+        return 2
+    except OutputExistsError as exc:  # the user's choice of path: a usage error
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except (SeloraxError, OSError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        client = getattr(args, "client", None)
+        if client is not None:
+            client.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

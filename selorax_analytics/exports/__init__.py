@@ -1,0 +1,1 @@
+"""Segment files for people and platforms (SMS, e-mail, Meta, Google, Mailchimp)."""

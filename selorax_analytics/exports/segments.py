@@ -1,0 +1,365 @@
+"""Segment files for people and platforms: spreadsheets, SMS gateways, Meta, Google, Mailchimp.
+
+Each export takes the frame :func:`selorax_analytics.rfm_segments` returned and the customers
+frame, keeps the people of one segment (one row per person, identities collapsed), normalises
+their contacts and writes one file with a manifest JSON beside it. Files are written as every
+file of the package is (:mod:`selorax_analytics._files`): an existing file is refused unless
+``overwrite=True``, the write is atomic (a temporary file in the same folder, then a rename;
+never a half-written file), the folder is created, and the file is readable by its owner only
+(mode ``0600``): it holds customers' contacts.
+
+==========  ==================================================================================
+format      file
+==========  ==================================================================================
+csv         ``user_id, name, phone, email, city, segment, recency_days, frequency, monetary``
+xlsx        the same columns in an Excel workbook, one sheet
+sms         ``phone, name`` with ``phone`` as Bangladeshi gateways take it: ``8801XXXXXXXXX``
+meta        Meta Custom Audience customer list: ``email, phone, fn, ln, ct, country``, each the
+            SHA-256 of the value normalised as Meta documents (phone: digits with country code)
+google      Google Ads Customer Match: ``Email, Phone``, SHA-256 of the lower-cased e-mail and of
+            the phone in E.164 (with ``+``)
+mailchimp   ``Email Address, First Name, Last Name, Phone, Tags`` (Tags is the segment)
+==========  ==================================================================================
+
+In files people open (csv, xlsx, and the names of sms and mailchimp files), every text cell
+that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab, a
+carriage return or a line feed) gets a leading ``'``; a plain number such as an E.164 phone
+carries no formula and is left as it is. Columns a platform reads as data are written exactly:
+the hashes of meta and google files, and the e-mail of mailchimp files (``-sales@shop.com.bd``
+is a valid address, and ``'-sales@...`` would be another one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, get_args
+
+import pandas as pd
+
+from selorax_analytics._files import refuse_existing, write_file
+from selorax_analytics._version import __version__
+from selorax_analytics.exceptions import DataError, OutputExistsError
+from selorax_analytics.exports import _contacts
+from selorax_analytics.exports._contacts import Row, guard_cell
+
+ExportFormat = Literal["csv", "xlsx", "sms", "meta", "google", "mailchimp"]
+EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
+#: File name ending of each format (``champions.meta.csv``).
+FORMAT_SUFFIXES: dict[str, str] = {
+    "csv": ".csv",
+    "xlsx": ".xlsx",
+    "sms": ".sms.csv",
+    "meta": ".meta.csv",
+    "google": ".google.csv",
+    "mailchimp": ".mailchimp.csv",
+}
+NO_CONTACT = "no valid phone or e-mail"
+NO_SMS_PHONE = "no valid Bangladeshi mobile number"
+NO_EMAIL = "no valid e-mail address (Mailchimp needs one)"
+
+
+@dataclass(frozen=True, eq=False)
+class ExportResult:
+    """What one export wrote.
+
+    Attributes
+    ----------
+    path
+        The file written.
+    manifest_path
+        The manifest JSON beside it.
+    segment, format
+        What was exported and how.
+    rows
+        Data rows written (people).
+    skipped
+        One row per value or person left out: ``identity_id``, ``user_id``, ``field``
+        (``"phone"``, ``"email"`` or ``"person"``), ``value`` and ``reason``. A person whose
+        phone is invalid but whose e-mail is usable is still written, without the phone.
+    """
+
+    path: Path
+    manifest_path: Path
+    segment: str
+    format: str
+    rows: int
+    skipped: pd.DataFrame = field(repr=False)
+
+    @property
+    def skipped_people(self) -> int:
+        """People of the segment that were not written."""
+        return int((self.skipped["field"] == "person").sum())
+
+
+Rows = Callable[[pd.DataFrame], tuple[Sequence[str], list[Row]]]
+_ROWS: dict[str, Rows] = {
+    "csv": _contacts.people_rows,
+    "xlsx": _contacts.people_rows,
+    "sms": _contacts.sms_rows,
+    "meta": _contacts.meta_rows,
+    "google": _contacts.google_rows,
+    "mailchimp": _contacts.mailchimp_rows,
+}
+
+
+def _eligible(people: pd.DataFrame, format: str) -> tuple[pd.Series, str]:
+    """Which people a format can take, and the reason for those it cannot."""
+    if format == "sms":
+        ok = people["phone_region"].eq("BD") & people["phone"].str.startswith("+8801")
+        return ok.fillna(False).astype(bool), NO_SMS_PHONE
+    if format == "mailchimp":
+        return people["email"].notna(), NO_EMAIL
+    return people["phone"].notna() | people["email"].notna(), NO_CONTACT
+
+
+def _check_format(format: str) -> None:
+    if format not in EXPORT_FORMATS:
+        raise DataError(f"`format` must be one of {list(EXPORT_FORMATS)}, got {format!r}.")
+
+
+def _check_segment(rfm: pd.DataFrame, segment: str) -> None:
+    valid = _contacts.segment_names(rfm)
+    if segment not in valid:
+        raise DataError(
+            f"Unknown segment {segment!r}; the `rfm` frame has {valid}. "
+            "Pick one of these (names are case-sensitive)."
+        )
+
+
+def export_segment(
+    rfm: pd.DataFrame,
+    segment: str,
+    path: str | os.PathLike[str],
+    *,
+    customers: pd.DataFrame,
+    format: ExportFormat = "csv",
+    region: str = "BD",
+    overwrite: bool = False,
+) -> ExportResult:
+    """Write the people of one RFM segment to a file for a person or a platform.
+
+    Parameters
+    ----------
+    rfm
+        The frame :func:`selorax_analytics.rfm_segments` returned (``user_id``,
+        ``last_order_at``, ``recency_days``, ``frequency``, ``monetary``, ``segment``);
+        ``rfm.attrs["as_of"]``, when set, goes into the manifest.
+    segment
+        A segment name present in ``rfm`` (such as ``"Champions"``).
+    path
+        The file to write. A manifest is written beside it as ``<path>.manifest.json``.
+    customers
+        The customers frame (``load_customers``): names and contacts. Records of one person
+        (by phone or e-mail) are collapsed; the person is exported under the segment of the
+        record they ordered on most recently, with recency the least and frequency and
+        monetary the sums over their records.
+    format
+        One of ``"csv"``, ``"xlsx"``, ``"sms"``, ``"meta"``, ``"google"``, ``"mailchimp"``.
+    region
+        Region for phones written without a country code (ISO 3166, default Bangladesh).
+    overwrite
+        Replace existing files. By default an existing file (or manifest) is an error and
+        nothing is written.
+
+    Returns
+    -------
+    ExportResult
+        The path, rows written and every value or person left out, with the reason.
+
+    Raises
+    ------
+    DataError
+        Unknown segment or format, or a frame missing columns.
+    OutputExistsError
+        ``path`` or its manifest exists and ``overwrite`` is false (also a ``FileExistsError``),
+        or ``path`` is a folder.
+
+    Examples
+    --------
+    >>> rfm = sa.rfm_segments(orders, as_of="2026-07-01")  # doctest: +SKIP
+    >>> sa.export_segment(rfm, "At Risk", "at_risk.sms.csv", customers=customers,
+    ...                   format="sms")  # doctest: +SKIP
+    """
+    _check_format(format)
+    _contacts.check_columns(rfm, _contacts.RFM_COLUMNS, "rfm")
+    _check_segment(rfm, segment)
+    target = Path(path)
+    refuse_existing([target, _manifest_path(target)], overwrite=overwrite)
+    linked = _contacts.link(rfm, customers, region=region)
+    return _export(linked, rfm, segment, target, format, region, overwrite)
+
+
+def _export(
+    linked: _contacts.Linked,
+    rfm: pd.DataFrame,
+    segment: str,
+    target: Path,
+    format: str,
+    region: str,
+    overwrite: bool,
+) -> ExportResult:
+    people, skipped = _contacts.segment_people(linked, segment)
+    ok, reason = _eligible(people, format)
+    left_out = people.loc[~ok]
+    person_rows = pd.DataFrame(
+        {
+            "identity_id": left_out["identity_id"].to_numpy(),
+            "user_id": left_out["user_id"].to_numpy(),
+            "field": "person",
+            "value": None,
+            "reason": reason,
+        }
+    )
+    parts = [s for s in (skipped, person_rows) if len(s)]
+    skipped = _contacts.typed_skipped(pd.concat(parts, ignore_index=True)) if parts else skipped
+    header, rows = _ROWS[format](people.loc[ok])
+    raw = _contacts.PLATFORM_DATA_COLUMNS.get(format, ())
+    cells = [
+        [v if c in raw else guard_cell(v) for c, v in zip(header, r, strict=True)] for r in rows
+    ]
+    writer = _write_xlsx if format == "xlsx" else _write_csv
+    write_file(target, lambda f: writer(f, header, cells, segment), overwrite=overwrite)
+    manifest = _manifest(rfm, segment, format, target, len(rows), len(people), skipped, region)
+    text = json.dumps(manifest, indent=2).encode() + b"\n"
+    write_file(_manifest_path(target), text, overwrite=overwrite)
+    return ExportResult(target, _manifest_path(target), segment, format, len(rows), skipped)
+
+
+def segment_file_stem(segment: str) -> str:
+    """``"Can't Lose Them"`` -> ``"cant_lose_them"``: how export files are named."""
+    slug = re.sub(r"[^a-z0-9]+", "_", segment.lower().replace("'", "")).strip("_")
+    return slug or "segment"
+
+
+def export_segments(
+    rfm: pd.DataFrame,
+    directory: str | os.PathLike[str],
+    *,
+    customers: pd.DataFrame,
+    format: ExportFormat = "csv",
+    region: str = "BD",
+    overwrite: bool = False,
+) -> dict[str, ExportResult]:
+    """Export every segment present in ``rfm`` into ``directory``, one file each.
+
+    Files are named after the segment and the format (``cant_lose_them.meta.csv``). Nothing is
+    written when any target exists and ``overwrite`` is false. Parameters are those of
+    :func:`export_segment`.
+
+    Returns
+    -------
+    dict
+        Segment name to its :class:`ExportResult`, in the order of ``segment_names``.
+
+    Examples
+    --------
+    >>> sa.export_segments(rfm, "exports", customers=customers, format="google")  # doctest: +SKIP
+    """
+    _check_format(format)
+    _contacts.check_columns(rfm, _contacts.RFM_COLUMNS, "rfm")
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(
+            f"{str(folder)!r} is a file; exporting every segment needs a folder (new or existing).",
+            path=str(folder),
+        )
+    present = set(rfm["segment"].dropna().astype("str"))
+    segments = [s for s in _contacts.segment_names(rfm) if s in present]
+    targets = {s: folder / f"{segment_file_stem(s)}{FORMAT_SUFFIXES[format]}" for s in segments}
+    refuse_existing(
+        [p for t in targets.values() for p in (t, _manifest_path(t))], overwrite=overwrite
+    )
+    linked = _contacts.link(rfm, customers, region=region)
+    return {s: _export(linked, rfm, s, t, format, region, overwrite) for s, t in targets.items()}
+
+
+def _manifest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".manifest.json")
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: list[Row], _: str) -> None:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _write_xlsx(path: Path, header: Sequence[str], rows: list[Row], segment: str) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    title = re.sub(r"[\[\]:*?/\\']", " ", segment).strip()[:31] or "segment"
+    sheet = book.create_sheet(title)
+    sheet.append(list(header))
+    for row in rows:
+        # XML stores a carriage return as a line feed; say so rather than let it change.
+        sheet.append([_xlsx_text(v) for v in row])
+    book.save(path)
+
+
+def _xlsx_text(value: object) -> object:
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest_day(as_of: object) -> str | None:
+    """``rfm.attrs["as_of"]`` for the manifest: ISO 8601, or as it was set when it is not a date."""
+    from selorax_analytics._dates import NotADateError, parse
+
+    if as_of is None:
+        return None
+    try:
+        return parse(as_of).isoformat()
+    except NotADateError:
+        return str(as_of)
+
+
+def _manifest(
+    rfm: pd.DataFrame,
+    segment: str,
+    format: str,
+    path: Path,
+    rows: int,
+    people: int,
+    skipped: pd.DataFrame,
+    region: str,
+) -> dict[str, object]:
+    """What was exported, with counts only: no contact detail and no credential."""
+    as_of = rfm.attrs.get("as_of")
+    reasons = skipped.groupby(["field", "reason"]).size().reset_index(name="n")
+    return {
+        "file": path.name,
+        "segment": segment,
+        "format": format,
+        "as_of": _manifest_day(as_of),
+        "region": region,
+        "counts": {
+            "people": people,
+            "rows": rows,
+            "skipped_people": int((skipped["field"] == "person").sum()),
+            "skipped_values": int((skipped["field"] != "person").sum()),
+            "skipped_by_reason": {
+                f"{f}: {r}": int(n)
+                for f, r, n in zip(reasons["field"], reasons["reason"], reasons["n"], strict=True)
+            },
+        },
+        "sha256": _file_sha256(path),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "package_version": __version__,
+    }

@@ -1,0 +1,2 @@
+"""Pages to typed, cached DataFrames: the loaders, the load pipeline, record typing and the
+Parquet cache."""

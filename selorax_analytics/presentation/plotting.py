@@ -1,0 +1,305 @@
+"""Plots of the analytics results: each takes a result frame, draws on ``ax`` and returns it.
+
+No function here touches pyplot's global state beyond ``plt.gca()`` when no ``ax`` is given.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from selorax_analytics.analytics._frames import check_columns, check_option
+from selorax_analytics.exceptions import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+GridValue = Literal["customers", "revenue"]
+_METRIC_LABELS = {
+    "customers": "share of cohort ordering",
+    "revenue": "revenue relative to period 0",
+    "orders": "valid orders",
+    "ltv": "cumulative revenue per customer (BDT)",
+}
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.gca()
+
+
+def plot_segments(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Customer share and revenue share of each RFM segment, as paired horizontal bars.
+
+    Parameters
+    ----------
+    data
+        An :func:`~selorax_analytics.rfm_segments` result or its
+        :func:`~selorax_analytics.segment_summary`.
+    ax
+        Axes to draw on; the current Axes by default.
+
+    Returns
+    -------
+    Axes
+    """
+    from selorax_analytics.analytics.rfm import segment_summary
+
+    summary = data if "customer_share" in data.columns else segment_summary(data)
+    check_columns(summary, ["segment", "customer_share", "revenue_share"], name="data")
+    ax = _axes(ax)
+    y = np.arange(len(summary))
+    ax.barh(y - 0.2, summary["customer_share"] * 100, height=0.4, label="customers")
+    ax.barh(y + 0.2, summary["revenue_share"] * 100, height=0.4, label="revenue")
+    ax.set_yticks(y, summary["segment"].astype(str).tolist())
+    ax.invert_yaxis()
+    ax.set(xlabel="share (%)", ylabel="segment", title="RFM segments: customers and revenue")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_rfm_grid(
+    rfm: pd.DataFrame, *, value: GridValue = "customers", ax: Axes | None = None
+) -> Axes:
+    """Heatmap of the R x F grid: customers (or revenue) in each score cell.
+
+    Parameters
+    ----------
+    rfm
+        An :func:`~selorax_analytics.rfm_segments` result.
+    value
+        ``"customers"`` (count) or ``"revenue"`` (sum of ``monetary``, BDT).
+    ax
+        Axes to draw on; the current Axes by default.
+
+    Returns
+    -------
+    Axes
+    """
+    check_option(value, get_args(GridValue), name="value")
+    check_columns(rfm, ["r_score", "f_score", "monetary"], name="rfm")
+    cell = (rfm["r_score"].to_numpy() - 1) * 5 + rfm["f_score"].to_numpy() - 1
+    weights = rfm["monetary"].to_numpy() if value == "revenue" else None
+    grid = np.bincount(cell, weights=weights, minlength=25).reshape(5, 5)[::-1]
+    ax = _axes(ax)
+    image = ax.imshow(grid, cmap="Blues", aspect="auto")
+    ax.figure.colorbar(image, ax=ax, label=value if value == "customers" else "revenue (BDT)")
+    top = grid.max() if grid.size else 0
+    for (row, col), number in np.ndenumerate(grid):
+        colour = "white" if top and number > top / 2 else "black"
+        ax.text(col, row, f"{number:,.0f}", ha="center", va="center", color=colour, fontsize=8)
+    ax.set_xticks(range(5), [str(f) for f in range(1, 6)])
+    ax.set_yticks(range(5), [str(r) for r in range(5, 0, -1)])
+    ax.set(xlabel="F score (frequency)", ylabel="R score (recency)", title=f"RFM grid: {value}")
+    return ax
+
+
+def _cells(table: pd.DataFrame) -> pd.DataFrame:
+    if "cohort_size" not in table.columns:
+        raise DataError("`table` must be a cohort_table result (it has no `cohort_size` column).")
+    return table.drop(columns="cohort_size")
+
+
+#: Most cohort labels a heatmap writes down its side; more cohorts are labelled every k-th.
+MAX_COHORT_LABELS = 40
+
+
+def _cohort_labels(table: pd.DataFrame) -> list[str]:
+    sizes = table["cohort_size"].to_numpy()
+    return [f"{c} (n={n:,})" for c, n in zip(table.index.astype(str), sizes, strict=True)]
+
+
+def _partial_offsets(table: pd.DataFrame) -> np.ndarray | None:
+    """Offset of the partial period in each row, or ``None`` when no period is partial."""
+    partial = table.attrs.get("partial_period")
+    if not partial or not isinstance(table.index, pd.PeriodIndex):
+        return None
+    last = pd.Period(partial, freq=table.index.freqstr)
+    return np.array([(last - c).n for c in table.index])
+
+
+def plot_cohort_heatmap(
+    table: pd.DataFrame, *, annotate: bool | None = None, ax: Axes | None = None
+) -> Axes:
+    """Heatmap of a cohort table: cohorts down, period offsets across.
+
+    Parameters
+    ----------
+    table
+        A :func:`~selorax_analytics.cohort_table` result. Cells of the partial period that
+        holds ``as_of`` are hatched.
+    annotate
+        Write the value in each cell; by default only when the table is at most 15 x 15.
+        More than 40 cohorts are labelled every k-th, k the smallest that keeps it to 40.
+    ax
+        Axes to draw on; the current Axes by default.
+
+    Returns
+    -------
+    Axes
+    """
+    cells = _cells(table)
+    metric = table.attrs.get("metric", "customers")
+    values = cells.to_numpy(dtype="float64")
+    ax = _axes(ax)
+    # Offset 0 is 1.0 by construction for shares; scale the colours to the later periods.
+    later = values[:, 1:]
+    relative = metric in ("customers", "revenue") and np.isfinite(later).any()
+    vmax = float(np.nanmax(later)) if relative else None
+    image = ax.imshow(
+        np.ma.masked_invalid(values), cmap="viridis", aspect="auto", vmin=0, vmax=vmax
+    )
+    ax.figure.colorbar(
+        image,
+        ax=ax,
+        label=_METRIC_LABELS.get(metric, metric),
+        extend="max" if relative else "neither",
+    )
+    rows, cols = values.shape
+    small = max(5.0, min(9.0, 240 / max(rows, 1)))
+    # at most MAX_COHORT_LABELS labels down the side (weekly cohorts run to the hundreds)
+    down = max(1, int(np.ceil(rows / MAX_COHORT_LABELS)))
+    ax.set_yticks(range(0, rows, down), _cohort_labels(table)[::down], fontsize=small)
+    step = max(1, int(np.ceil(cols / 24)))
+    ax.set_xticks(range(0, cols, step), [str(c) for c in cells.columns[::step]], fontsize=small)
+    offsets = _partial_offsets(table)
+    if offsets is not None:
+        for row, col in enumerate(offsets):
+            if 0 <= col < cols:
+                ax.add_patch(_hatch(col, row))
+    if annotate if annotate is not None else rows <= 15 and cols <= 15:
+        fmt = "{:.0%}" if metric in ("customers", "revenue") else "{:,.0f}"
+        for (row, col), number in np.ndenumerate(values):
+            if not np.isnan(number):
+                ax.text(col, row, fmt.format(number), ha="center", va="center", fontsize=6)
+    period = table.attrs.get("period", "")
+    ax.set(
+        xlabel=f"periods since first period ({period})",
+        ylabel="cohort",
+        title=f"Cohorts: {_METRIC_LABELS.get(metric, metric)}",
+    )
+    return ax
+
+
+def _hatch(col: int, row: int) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(
+        (col - 0.5, row - 0.5), 1, 1, fill=False, hatch="///", edgecolor="white", linewidth=0
+    )
+
+
+def _curves(table: pd.DataFrame, ax: Axes, ylabel: str, title: str) -> Axes:
+    cells = _cells(table)
+    offsets = _partial_offsets(table)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["viridis"]
+    n = len(cells)
+    x = np.array(cells.columns, dtype="float64")
+    for i, (label, row) in enumerate(cells.iterrows()):
+        y = row.to_numpy(dtype="float64")
+        colour = cmap(i / max(n - 1, 1))
+        if offsets is not None and 0 <= offsets[i] < len(y):
+            y = y.copy()
+            y[offsets[i]] = np.nan  # the partial period would draw a false drop
+        ax.plot(x, y, color=colour, linewidth=1.2, label=str(label))
+    if 0 < n <= 10:
+        ax.legend(title="cohort", fontsize=7)
+    elif n > 10:
+        norm = mpl.colors.Normalize(vmin=0, vmax=n - 1)
+        bar = ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax)
+        ticks = np.linspace(0, n - 1, min(n, 6)).round().astype(int)
+        bar.set_ticks(ticks.tolist(), labels=[str(cells.index[t]) for t in ticks])
+        bar.set_label("cohort")
+    period = table.attrs.get("period", "")
+    ax.set(xlabel=f"periods since first period ({period})", ylabel=ylabel, title=title)
+    return ax
+
+
+def plot_retention_curves(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Retention curve of each cohort (share ordering per period offset).
+
+    Parameters
+    ----------
+    table
+        A :func:`~selorax_analytics.cohort_table` result with ``metric="customers"``. The
+        partial period is left out of the lines. More than 10 cohorts get a colour bar
+        instead of a legend.
+    ax
+        Axes to draw on; the current Axes by default.
+
+    Returns
+    -------
+    Axes
+    """
+    metric = table.attrs.get("metric", "customers")
+    if metric != "customers":
+        raise DataError(f'`table` must come from cohort_table(metric="customers"), got {metric!r}.')
+    ax = _curves(table, _axes(ax), "share of cohort ordering", "Retention by cohort")
+    ax.yaxis.set_major_formatter(_percent())
+    return ax
+
+
+def plot_ltv_curves(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Cumulative revenue per cohort customer over period offsets, one line per cohort.
+
+    Parameters
+    ----------
+    table
+        A :func:`~selorax_analytics.cohort_table` result with ``metric="ltv"``.
+    ax
+        Axes to draw on; the current Axes by default.
+
+    Returns
+    -------
+    Axes
+    """
+    metric = table.attrs.get("metric", "ltv")
+    if metric != "ltv":
+        raise DataError(f'`table` must come from cohort_table(metric="ltv"), got {metric!r}.')
+    return _curves(table, _axes(ax), "cumulative revenue per customer (BDT)", "LTV by cohort")
+
+
+def _percent() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1.0)
+
+
+def plot_guest_funnel(result: Any, *, ax: Axes | None = None) -> Axes:
+    """Funnel of guests: first guest order, second order and account within the window.
+
+    Parameters
+    ----------
+    result
+        A :func:`~selorax_analytics.guest_conversion` result or its ``funnel`` frame.
+    ax
+        Axes to draw on; the current Axes by default.
+
+    Returns
+    -------
+    Axes
+    """
+    funnel = getattr(result, "funnel", result)
+    if not isinstance(funnel, pd.DataFrame):
+        raise DataError("`result` must be a guest_conversion result or its `funnel` frame.")
+    check_columns(funnel, ["stage", "customers", "share"], name="funnel")
+    ax = _axes(ax)
+    y = np.arange(len(funnel))
+    bars = ax.barh(y, funnel["customers"], color="tab:blue")
+    pairs = zip(funnel["customers"], funnel["share"], strict=True)
+    labels = [f"{c:,} ({s:.0%})" if pd.notna(s) else f"{c:,}" for c, s in pairs]
+    ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
+    ax.set_yticks(y, funnel["stage"].tolist())
+    ax.invert_yaxis()
+    window = funnel.attrs.get("window_days")
+    suffix = f" (within {window} days)" if window is not None else ""
+    ax.set(xlabel="customers", ylabel="stage", title=f"Guest funnel{suffix}")
+    ax.margins(x=0.2)
+    return ax

@@ -1,0 +1,274 @@
+"""Running the package's notebooks and rendering them as self-contained HTML.
+
+Used by :mod:`selorax_analytics.report.build` (the HTML report), by the command that re-executes the
+committed notebooks, and by the test session that checks them with nbval. All three run the
+notebooks the same way: kernel ``python3`` of the current environment, working directory
+``notebooks/``, the store given through ``SELORAX_*`` variables in the kernel's environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from selorax_analytics.exceptions import ReportError
+
+#: The notebooks of a source checkout (``notebooks/`` next to the package).
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+KERNEL_NAME = "python3"
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: Variables that choose the store; a kernel sees only the ones the caller sets.
+STORE_VARIABLES = (
+    "SELORAX_BASE_URL",
+    "SELORAX_TOKEN",
+    "SELORAX_CLIENT_ID",
+    "SELORAX_CLIENT_SECRET",
+    "SELORAX_STORE_ID",
+)
+SECRET_VARIABLES = ("SELORAX_TOKEN", "SELORAX_CLIENT_SECRET")
+STATIC_WIDGET_NOTE = (
+    "(An interactive dashboard: open this notebook in JupyterLab or Voila to use it.)"
+)
+
+
+def notebook_paths(directory: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The ``NN_topic.ipynb`` notebooks of ``directory`` (default ``notebooks/``), in order."""
+    folder = Path(directory) if directory is not None else NOTEBOOK_DIR
+    paths = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise ReportError(
+            f"No notebooks (NN_topic.ipynb) in {folder}. The report runs the notebooks of a "
+            "source checkout: run it from a clone of the repository."
+        )
+    return paths
+
+
+@contextlib.contextmanager
+def demo_environment() -> Iterator[dict[str, str]]:
+    """Serve the demo store and yield the variables that point a kernel at it.
+
+    The sandbox runs in a background thread of this process; the cache goes to a temporary
+    folder, so every run loads the same demo data afresh. Both go away on exit.
+    """
+    from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox
+
+    with tempfile.TemporaryDirectory(prefix="selorax-cache-") as cache, Sandbox() as base_url:
+        yield {
+            "SELORAX_BASE_URL": base_url,
+            "SELORAX_TOKEN": DEMO_TOKEN,
+            "SELORAX_CACHE_DIR": cache,
+        }
+
+
+def kernel_environment(store: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with the store variables replaced by ``store``."""
+    env = {k: v for k, v in os.environ.items() if k not in STORE_VARIABLES}
+    env.update(store)
+    return env
+
+
+def with_parameters(nb: NotebookNode, parameters: Mapping[str, object]) -> NotebookNode:
+    """A copy of ``nb`` with a cell setting ``parameters`` after its ``parameters`` cell.
+
+    The convention papermill uses: the notebook's own values stay as they are and document
+    the defaults; the injected cell, tagged ``injected-parameters``, overrides them. Only the
+    names the ``parameters`` cell assigns are set.
+    """
+    out = copy.deepcopy(nb)
+    tagged = [i for i, c in enumerate(out.cells) if PARAMETERS_TAG in c.metadata.get("tags", [])]
+    if not tagged:
+        raise ReportError(
+            "The notebook has no cell tagged 'parameters'; tag the cell that sets AS_OF."
+        )
+    source = out.cells[tagged[0]].source
+    lines = [
+        f"{name} = {value!r}"
+        for name, value in parameters.items()
+        if re.search(rf"^{re.escape(name)}\s*=", source, flags=re.MULTILINE)
+    ]
+    cell = nbformat.v4.new_code_cell("\n".join(["# Set by the report", *lines]))
+    cell.metadata["tags"] = [INJECTED_TAG]
+    out.cells.insert(tagged[0] + 1, cell)
+    return out
+
+
+class _CurrentPythonSpecs(KernelSpecManager):
+    """Every kernel name means ipykernel on the Python running this process.
+
+    A ``python3`` kernelspec elsewhere (a user's ``~/.local/share/jupyter``) could point at
+    another interpreter without this package; the report must run in its own environment.
+    """
+
+    def get_kernel_spec(self, kernel_name: str, *args: object, **kwargs: object) -> KernelSpec:
+        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+
+        return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
+
+
+class _Client(NotebookClient):
+    """A notebook client whose kernels run on this process's Python."""
+
+    def create_kernel_manager(self) -> Any:
+        self.km = self.kernel_manager_class(
+            kernel_name=KERNEL_NAME, kernel_spec_manager=_CurrentPythonSpecs(), config=self.config
+        )
+        return self.km
+
+
+@dataclass
+class _Progress:
+    """The cell being executed, for the error message when it fails."""
+
+    index: int = -1
+    source: str = ""
+
+    def start(self, cell: NotebookNode, cell_index: int) -> None:
+        self.index, self.source = cell_index, cell.source
+
+
+def execute(
+    nb: NotebookNode,
+    *,
+    name: str,
+    cwd: str | os.PathLike[str],
+    env: Mapping[str, str],
+    timeout: int = 600,
+) -> NotebookNode:
+    """Execute ``nb`` in a fresh kernel; a failure names the notebook and the cell.
+
+    Returns the executed notebook (``nb`` itself, filled in). Raises :class:`ReportError`
+    with ``notebook``, ``cell`` (0-based index among all cells) and the executed notebook so
+    far in ``partial``.
+    """
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    current = _Progress()
+    client = _Client(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL_NAME,
+        resources={"metadata": {"path": str(cwd)}},
+        on_cell_start=current.start,
+        store_widget_state=False,  # live widgets need a kernel; their state is not kept
+    )
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
+        try:
+            client.execute(env=dict(env), stderr=log)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            message = _failure_message(name, nb, current, exc)
+            if isinstance(exc, DeadKernelError):
+                log.seek(0)
+                message += " Kernel output: " + " | ".join(log.read().splitlines()[-5:])
+            cell = file_index(nb, current.index) if current.index >= 0 else None
+            raise ReportError(message, notebook=name, cell=cell, partial=nb) from None
+    return nb
+
+
+def _failure_message(name: str, nb: NotebookNode, current: _Progress, exc: Exception) -> str:
+    own = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _injected(c)]
+    number = own.index(current.index) + 1 if current.index in own else "?"
+    lines = current.source.strip().splitlines()
+    first_line = lines[0] if lines else ""
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc).strip().splitlines()[-1] if str(exc) else "")
+    return f"{name} failed at code cell {number}, `{first_line}`: {ename}: {evalue}"
+
+
+def _injected(cell: NotebookNode) -> bool:
+    return INJECTED_TAG in cell.metadata.get("tags", [])
+
+
+def file_index(nb: NotebookNode, index: int) -> int:
+    """The index a cell of the executed ``nb`` has in the notebook file (without injected cells)."""
+    return index - sum(_injected(c) for c in nb.cells[:index])
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret shown only masked (``sx_at_...abcd``)."""
+    from selorax_analytics.api.client import mask
+
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, mask(secret))
+    return text
+
+
+_TEMPLATE = """
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+"""
+
+
+def to_html(nb: NotebookNode, *, title: str) -> str:
+    """A self-contained HTML page: styles inline, plots embedded, no script from elsewhere.
+
+    Widgets need a live kernel, so their outputs are shown by their text form.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    static = copy.deepcopy(nb)
+    static.metadata.pop("widgets", None)
+    static.metadata["title"] = title
+    for cell in static.cells:
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                output["data"] = {"text/plain": STATIC_WIDGET_NOTE}
+    exporter = HTMLExporter(
+        extra_loaders=[DictLoader({"selorax_report.html.j2": _TEMPLATE})],
+        template_file="selorax_report.html.j2",
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(static)
+    return body
+
+
+def title_of(nb: NotebookNode, default: str) -> str:
+    """The first Markdown heading of ``nb``, or ``default``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = re.search(r"^#+\s+(.+)$", cell.source, flags=re.MULTILINE)
+            if match:
+                return match.group(1).strip()
+    return default
+
+
+def read(path: Path) -> NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def write(nb: NotebookNode, path: Path) -> None:
+    """Replace the notebook file ``path`` whole (temporary file, rename), keeping its mode.
+
+    These are the repository's own notebooks, re-executed on purpose: their permissions stay
+    as git checked them out (a new file gets ``0644``).
+    """
+    from selorax_analytics._files import write_file
+
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    write_file(path, lambda tmp: nbformat.write(nb, tmp), overwrite=True, mode=mode)
+
+
+def strip_run_details(nb: NotebookNode) -> NotebookNode:
+    """Drop per-run metadata (timings, widget state) so a re-run differs only in its outputs."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    return nb

@@ -1,0 +1,358 @@
+"""The HTML report: the notebooks executed against a store, the segment exports and a summary.
+
+``build_report("report")`` (or ``selorax-analytics report --out report``) writes::
+
+    report/
+      index.html                 the summary, with links to everything below
+      01_quickstart.html ...     each notebook executed, as one self-contained page
+      summary.json               counts per segment, cohort sizes, guest conversion
+      exports/<format>/          every segment in every export format, with manifests
+
+The store is the one :func:`selorax_analytics.connect` finds (the embedded demo store when
+nothing is configured) or the ``client`` passed in; the kernels get its address and credential
+through their environment, never through the notebooks. With no ``as_of`` the demo store is
+reported on :data:`~selorax_analytics.sandbox.DEMO_AS_OF` and a real store on today (Asia/Dhaka).
+
+The folder: a new or empty folder is filled; a folder holding an earlier report (only the files
+a report writes: ``index.html``, ``summary.json``, ``NN_topic.html`` pages, ``exports/``) gets
+the new report, each file replaced whole; a folder holding anything else is refused, unless
+``overwrite=True`` (``--overwrite``), and then only files of the report's own names are
+replaced, nothing else is touched. No file is ever deleted, and one an earlier report wrote but
+this one does not (a notebook since removed) stays. Every file is written atomically and
+readable by its owner only (``0600``), as the exports are.
+
+``python -m selorax_analytics.report.build --execute-notebooks`` re-executes the committed notebooks
+in place on the demo store, on purpose, after a change that moves their numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from selorax_analytics._dates import iso_timestamp
+from selorax_analytics._files import write_file
+from selorax_analytics._version import __version__
+from selorax_analytics.exceptions import OutputExistsError, ReportError
+from selorax_analytics.exports.segments import ExportFormat
+from selorax_analytics.report import _notebooks
+from selorax_analytics.report._folder import check_folder
+from selorax_analytics.report._pages import index_page
+
+if TYPE_CHECKING:
+    from selorax_analytics.api.client import Client
+
+#: The formats the report exports every segment in.
+REPORT_EXPORT_FORMATS: tuple[ExportFormat, ...] = (
+    "csv",
+    "xlsx",
+    "sms",
+    "meta",
+    "google",
+    "mailchimp",
+)
+NOTEBOOK_TIMEOUT = 600
+
+
+def build_report(
+    out_dir: str | os.PathLike[str] = "report",
+    *,
+    as_of: object = None,
+    client: Client | None = None,
+    progress: bool = True,
+    notebooks: Sequence[str | os.PathLike[str]] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Execute the notebooks against a store and write the HTML report, exports and summary.
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write into: created if missing; an earlier report in it is replaced. A folder
+        holding other files is refused unless ``overwrite``.
+    as_of
+        Last day of the analysis (date string, date or Timestamp). Default: the demo store's
+        :data:`~selorax_analytics.sandbox.DEMO_AS_OF`, or today in Asia/Dhaka for a real store.
+    client
+        The store to report on; default :func:`selorax_analytics.connect` (the environment,
+        else the embedded demo store).
+    progress
+        Show progress bars (loading, notebooks) on stderr.
+    notebooks
+        The notebooks to run; default every ``NN_topic.ipynb`` of the repository's
+        ``notebooks/`` folder. Each needs a cell tagged ``parameters`` (``AS_OF`` is set after it).
+    overwrite
+        Write into a folder that holds files other than an earlier report's (files of the
+        report's names are replaced, the others left).
+
+    Returns
+    -------
+    Path
+        ``out_dir/index.html``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out_dir`` is a file, or a folder holding other files and ``overwrite`` is false.
+    ReportError
+        A notebook failed: the message names the notebook, the cell and the error, and the
+        notebook as far as it ran is written to ``out_dir/<notebook>.html`` for inspection.
+    SeloraxError
+        The store could not be loaded (credentials, connection); see the message.
+
+    Examples
+    --------
+    >>> build_report("report")  # doctest: +SKIP
+    PosixPath('report/index.html')
+    """
+    from selorax_analytics.api.client import connect
+
+    out = Path(out_dir)
+    paths = _notebooks.notebook_paths() if notebooks is None else [Path(p) for p in notebooks]
+    given = None if as_of is None else _day(as_of)
+    check_folder(out, [p.stem for p in paths], overwrite=overwrite)
+    client = client if client is not None else connect()
+    demo = _is_demo(client)
+    day = given or _default_day(demo)
+    out.mkdir(parents=True, exist_ok=True)
+    secrets = [s for s in (client.credentials.token, client.credentials.client_secret) if s]
+    with _kernel_store(client, demo) as store:
+        env = _notebooks.kernel_environment(store)
+        pages = _run_notebooks(paths, out, env, day, secrets, progress=progress)
+    summary = _summary_and_exports(client, out, day, progress=progress)
+    summary["notebooks"] = pages
+    summary["store"] = "demo store (embedded sandbox)" if demo else client.base_url
+    text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
+    _write_page(out / "summary.json", _notebooks.redact(text, secrets) + "\n")
+    index = out / "index.html"
+    _write_page(index, _notebooks.redact(index_page(summary), secrets))
+    return index
+
+
+def _write_page(path: Path, text: str) -> None:
+    """One file of the report, replaced whole (mode ``0600``, as the exports)."""
+    write_file(path, text.encode("utf-8"), overwrite=True)
+
+
+def _is_demo(client: Client) -> bool:
+    from selorax_analytics.sandbox import DEMO_CLIENT_ID, DEMO_TOKEN
+
+    creds = client.credentials
+    return client.cache_namespace == "embedded-sandbox" or (
+        creds.token == DEMO_TOKEN or creds.client_id == DEMO_CLIENT_ID
+    )
+
+
+def _day(as_of: object) -> str:
+    """The Asia/Dhaka calendar day of ``as_of`` (ISO 8601 text, date, datetime, Timestamp)."""
+    from selorax_analytics.analytics._frames import TIMEZONE
+
+    stamp = iso_timestamp(as_of, name="as_of", error=ReportError)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(TIMEZONE)
+    return f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
+
+
+def _default_day(demo: bool) -> str:
+    from selorax_analytics.sandbox import DEMO_AS_OF
+
+    return DEMO_AS_OF if demo else pd.Timestamp.now(tz="Asia/Dhaka").strftime("%Y-%m-%d")
+
+
+@contextlib.contextmanager
+def _kernel_store(client: Client, demo: bool) -> Iterator[dict[str, str]]:
+    """The variables that point a notebook's ``sa.connect()`` at the client's store."""
+    creds = client.credentials
+    store = {"SELORAX_BASE_URL": client.base_url}
+    if creds.token:
+        store["SELORAX_TOKEN"] = creds.token
+    else:
+        store["SELORAX_CLIENT_ID"] = creds.client_id or ""
+        store["SELORAX_CLIENT_SECRET"] = creds.client_secret or ""
+        store["SELORAX_STORE_ID"] = str(creds.store_id or client.store_id or "")
+    if not demo:
+        yield store  # kernels share this process's cache (SELORAX_CACHE_DIR or the user cache)
+        return
+    with tempfile.TemporaryDirectory(prefix="selorax-report-cache-") as cache:
+        yield {**store, "SELORAX_CACHE_DIR": cache}
+
+
+def _run_notebooks(
+    paths: Sequence[Path],
+    out: Path,
+    env: dict[str, str],
+    as_of: str,
+    secrets: Sequence[str],
+    *,
+    progress: bool,
+) -> list[dict[str, str]]:
+    from tqdm.auto import tqdm
+
+    pages = []
+    bar = tqdm(paths, desc="notebooks", unit="notebook", disable=not progress, file=sys.stderr)
+    for path in bar:
+        bar.set_postfix_str(path.name)
+        parameters = {"AS_OF": as_of, "EXPORT_DIR": str((out / "exports" / path.stem).resolve())}
+        nb = _notebooks.with_parameters(_notebooks.read(path), parameters)
+        title = _notebooks.title_of(nb, path.stem)
+        page = out / f"{path.stem}.html"
+        try:
+            _notebooks.execute(nb, name=path.name, cwd=path.parent, env=env)
+        except ReportError as exc:
+            partial = exc.partial if exc.partial is not None else nb
+            _write_page(page, _html(partial, title, secrets))
+            bar.close()
+            raise ReportError(
+                f"{exc} The notebook as far as it ran: {page}.",
+                notebook=exc.notebook,
+                cell=exc.cell,
+                partial=exc.partial,
+            ) from None
+        _write_page(page, _html(nb, title, secrets))
+        pages.append({"notebook": path.name, "title": title, "html": page.name})
+    return pages
+
+
+def _html(nb: Any, title: str, secrets: Sequence[str]) -> str:
+    return _notebooks.redact(_notebooks.to_html(nb, title=title), secrets)
+
+
+def _summary_and_exports(client: Client, out: Path, as_of: str, *, progress: bool) -> dict:
+    """Load the store in this process, export every segment, and sum up what the report shows."""
+    from selorax_analytics.analytics.cohorts import cohort_table
+    from selorax_analytics.analytics.conversion import guest_conversion
+    from selorax_analytics.analytics.rfm import rfm_segments, segment_summary
+    from selorax_analytics.exports.segments import export_segments
+    from selorax_analytics.loading.loaders import load_history, load_store
+
+    customers, orders = load_store(client, progress=progress)
+    rfm = rfm_segments(orders, as_of=as_of)
+    segments = segment_summary(rfm)
+    cohorts = cohort_table(orders, as_of=as_of, period="M")
+    guests = guest_conversion(customers, orders, as_of=as_of, history=load_history(client))
+    exports: dict[str, dict[str, dict[str, object]]] = {}
+    for fmt in REPORT_EXPORT_FORMATS:
+        results = export_segments(
+            rfm, out / "exports" / fmt, customers=customers, format=fmt, overwrite=True
+        )
+        exports[fmt] = {
+            segment: {
+                "file": result.path.relative_to(out).as_posix(),
+                "rows": result.rows,
+                "skipped": len(result.skipped),
+            }
+            for segment, result in results.items()
+        }
+    return {
+        "as_of": as_of,
+        "package_version": __version__,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "customers": len(customers),
+        "orders": len(orders),
+        "buyers": len(rfm),
+        "segments": _records(segments, "segment"),
+        "cohorts": {
+            "period": "M",
+            "basis": "first_order",
+            "partial_period": cohorts.attrs.get("partial_period"),
+            "sizes": {
+                str(k): int(v) for k, v in zip(cohorts.index, cohorts["cohort_size"], strict=True)
+            },
+        },
+        "guest_conversion": {
+            "window_days": 90,
+            "groups": _records(guests.groups, "group"),
+            "funnel": _records(guests.funnel, "stage"),
+        },
+        "exports": exports,
+    }
+
+
+def _records(frame: pd.DataFrame, key: str) -> dict[str, dict[str, object]]:
+    """``{row[key]: {column: value}}`` with plain JSON numbers (NaN becomes ``None``)."""
+    out: dict[str, dict[str, object]] = {}
+    for row in frame.to_dict(orient="records"):
+        name = str(row.pop(key))
+        out[name] = {str(k): _plain(v) for k, v in row.items()}
+    return out
+
+
+def _plain(value: object) -> object:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    return value
+
+
+# -- re-executing the committed notebooks ------------------------------------------------------
+def execute_notebooks(
+    notebooks: Sequence[str | os.PathLike[str]] | None = None, *, progress: bool = True
+) -> list[Path]:
+    """Re-execute the committed notebooks in place on a fresh demo store, as nbval checks them.
+
+    The outputs then show the demo store on the notebooks' own ``AS_OF``; commit them when
+    the change in numbers is intended.
+    """
+    from tqdm.auto import tqdm
+
+    paths = _notebooks.notebook_paths() if notebooks is None else [Path(p) for p in notebooks]
+    with _notebooks.demo_environment() as store:
+        env = _notebooks.kernel_environment(store)
+        for path in tqdm(paths, desc="notebooks", unit="notebook", disable=not progress):
+            nb = _notebooks.read(path)
+            _notebooks.execute(nb, name=path.name, cwd=path.parent, env=env)
+            _notebooks.write(_notebooks.strip_run_details(nb), path)
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m selorax_analytics.report.build [--out DIR] [--as-of DATE] [--execute-notebooks]``."""
+    from selorax_analytics.exceptions import SeloraxError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m selorax_analytics.report.build",
+        description="Build the HTML report, or re-execute the committed notebooks.",
+    )
+    parser.add_argument("--out", default="report", help="folder to write (default: report)")
+    parser.add_argument("--as-of", help="last day of the analysis, YYYY-MM-DD")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="also write into a folder holding other files"
+    )
+    parser.add_argument(
+        "--execute-notebooks",
+        action="store_true",
+        help="re-execute notebooks/*.ipynb in place on the demo store (then review and commit)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.execute_notebooks:
+            for path in execute_notebooks(progress=not args.no_progress):
+                print(f"executed {path}")
+            return 0
+        index = build_report(
+            args.out, as_of=args.as_of, progress=not args.no_progress, overwrite=args.overwrite
+        )
+        print(index)
+    except OutputExistsError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except SeloraxError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""The HTML report against the session sandbox: pages, exports, summary, failures, secrets."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sqlite3
+import stat
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import selorax_analytics as sa
+from selorax_analytics.exceptions import OutputExistsError, ReportError
+from selorax_analytics.report._folder import check_folder
+from selorax_analytics.report.build import REPORT_EXPORT_FORMATS, _notebooks, build_report, main
+from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_TOKEN
+
+QUICKSTART = _notebooks.NOTEBOOK_DIR / "01_quickstart.ipynb"
+INVALID = ("cancelled", "returned", "failed")
+
+
+@pytest.fixture(scope="module")
+def built(sandbox, tmp_path_factory):
+    """One report of the demo store (the quickstart notebook only, to stay quick)."""
+    out = tmp_path_factory.mktemp("report")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SELORAX_CACHE_DIR", str(out.parent / "report-cache"))
+        client = sa.Client(sandbox.base_url, token=DEMO_TOKEN)
+        index = build_report(out / "site", client=client, progress=False, notebooks=[QUICKSTART])
+        client.close()
+    return index
+
+
+@pytest.fixture(scope="module")
+def summary(built):
+    return json.loads((built.parent / "summary.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def first_orders(demo_frames):
+    """Each buyer's first valid order day (Asia/Dhaka, UTC+6), computed in SQLite."""
+    _, orders = demo_frames
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE o (user_id INTEGER, status TEXT, day TEXT)")
+    con.executemany(
+        "INSERT INTO o VALUES (?, ?, ?)",
+        zip(
+            orders["user_id"].astype("float").tolist(),
+            orders["order_status"].astype("str").tolist(),
+            (orders["created_at"] + pd.Timedelta(hours=6)).dt.strftime("%Y-%m-%d").tolist(),
+            strict=True,
+        ),
+    )
+    rows = con.execute(
+        f"SELECT user_id, MIN(day) FROM o WHERE status NOT IN {INVALID} AND user_id IS NOT NULL "
+        "AND day <= ? GROUP BY user_id",
+        (DEMO_AS_OF,),
+    ).fetchall()
+    con.close()
+    return dict(rows)
+
+
+def test_report_returns_the_index_with_links_to_every_page(built):
+    assert built.name == "index.html"
+    html = built.read_text(encoding="utf-8")
+    assert 'href="01_quickstart.html"' in html
+    assert "Quickstart: what the store looks like" in html
+    assert (built.parent / "01_quickstart.html").exists()
+
+
+def test_pages_are_self_contained_with_embedded_plots(built):
+    for page in built.parent.glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"<script[^>]+src=", html), page.name
+        assert not re.search(r"""(src|href)=["']https?://""", html), page.name
+        assert not re.search(r"import\(\s*[\"']https?://", html), page.name
+    quickstart = (built.parent / "01_quickstart.html").read_text(encoding="utf-8")
+    assert quickstart.count('src="data:image/png;base64,') >= 1
+    assert "(5065, 7020)" in quickstart  # the executed output, not just the code
+
+
+def test_summary_counts_agree_with_sql(summary, first_orders, demo_frames):
+    customers, orders = demo_frames
+    assert summary["as_of"] == DEMO_AS_OF  # the demo store's own day by default
+    assert summary["customers"] == len(customers) and summary["orders"] == len(orders)
+    assert summary["buyers"] == len(first_orders)
+    assert sum(s["customers"] for s in summary["segments"].values()) == len(first_orders)
+    months = pd.Series(list(first_orders.values())).str[:7].value_counts().sort_index()
+    assert summary["cohorts"]["sizes"] == {k: int(v) for k, v in months.items()}
+    assert summary["cohorts"]["partial_period"] == "2026-07"
+
+
+def test_summary_segments_and_guests_match_the_public_functions(summary, demo_frames):
+    customers, orders = demo_frames
+    rfm = sa.rfm_segments(orders, as_of=DEMO_AS_OF)
+    counts = rfm["segment"].value_counts()
+    assert {k: v["customers"] for k, v in summary["segments"].items()} == {
+        str(k): int(counts.get(k, 0)) for k in rfm["segment"].cat.categories
+    }
+    groups = sa.guest_conversion(customers, orders, as_of=DEMO_AS_OF).groups
+    assert {k: v["customers"] for k, v in summary["guest_conversion"]["groups"].items()} == dict(
+        zip(groups["group"], groups["customers"].astype(int), strict=True)
+    )
+    funnel = summary["guest_conversion"]["funnel"]
+    assert list(funnel) == ["first guest order", "second order", "account"]
+    assert funnel["first guest order"]["customers"] >= funnel["second order"]["customers"]
+
+
+def test_every_segment_is_exported_in_every_format(built, summary):
+    assert list(summary["exports"]) == list(REPORT_EXPORT_FORMATS)
+    for fmt, by_segment in summary["exports"].items():
+        assert set(by_segment) == {s for s, v in summary["segments"].items() if v["customers"]}
+        for segment, export in by_segment.items():
+            path = built.parent / export["file"]
+            assert path.exists() and Path(f"{path}.manifest.json").exists()
+            if fmt != "xlsx":
+                with open(path, newline="", encoding="utf-8") as f:
+                    assert sum(1 for _ in csv.reader(f)) - 1 == export["rows"], (fmt, segment)
+    assert 'href="exports/sms/champions.sms.csv"' in built.read_text(encoding="utf-8")
+
+
+def test_no_secret_in_any_output(built):
+    for path in built.parent.rglob("*"):
+        if path.is_file():
+            assert DEMO_TOKEN.encode() not in path.read_bytes(), path
+
+
+def _notebook(tmp_path: Path, name: str, *sources: str, parameters: bool = True) -> Path:
+    cells = [new_markdown_cell("# A small notebook")]
+    if parameters:
+        cells.append(new_code_cell('AS_OF = "2000-01-01"'))
+        cells[-1].metadata["tags"] = ["parameters"]
+    cells += [new_code_cell(s) for s in sources]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_failing_cell_is_named_with_its_notebook(sandbox, tmp_path):
+    bad = _notebook(tmp_path, "broken.ipynb", "x = len(AS_OF)", "y = x / 0", "z = 3")
+    client = sa.Client(sandbox.base_url, token=DEMO_TOKEN)
+    with pytest.raises(ReportError) as info:
+        build_report(tmp_path / "out", client=client, progress=False, notebooks=[bad])
+    client.close()
+    message = str(info.value)
+    assert message.startswith("broken.ipynb failed at code cell 3, `y = x / 0`: ZeroDivisionError")
+    assert info.value.notebook == "broken.ipynb"
+    assert info.value.cell == 3  # index in the file: heading, parameters, x = ..., y = ...
+    # the injected cell set AS_OF before the failure; the partial page shows how far it ran
+    partial = (tmp_path / "out" / "broken.html").read_text(encoding="utf-8")
+    assert "ZeroDivisionError" in partial and "2026-07-01" in partial
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_a_notebook_without_parameters_is_refused(sandbox, tmp_path):
+    plain = _notebook(tmp_path, "plain.ipynb", "1 + 1", parameters=False)
+    client = sa.Client(sandbox.base_url, token=DEMO_TOKEN)
+    with pytest.raises(ReportError, match="no cell tagged 'parameters'"):
+        build_report(tmp_path / "out", client=client, progress=False, notebooks=[plain])
+    client.close()
+
+
+def test_a_bad_as_of_is_refused_before_anything_runs(sandbox, tmp_path):
+    client = sa.Client(sandbox.base_url, token=DEMO_TOKEN)
+    for bad in ("soon", "01/07/2026", "", "2026-7-1"):
+        with pytest.raises(
+            ReportError, match=r"`as_of` is not a date: .* Pass an ISO 8601 date such as 2026-07-01"
+        ):
+            build_report(tmp_path / "out", as_of=bad, client=client, notebooks=[QUICKSTART])
+    client.close()
+    assert not (tmp_path / "out").exists()
+
+
+def test_parameters_are_injected_only_where_the_notebook_declares_them():
+    nb = nbformat.read(QUICKSTART, as_version=4)
+    injected = _notebooks.with_parameters(nb, {"AS_OF": "2025-01-31", "EXPORT_DIR": "/x"})
+    assert len(injected.cells) == len(nb.cells) + 1
+    cell = next(c for c in injected.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert cell.source == "# Set by the report\nAS_OF = '2025-01-31'"
+    assert len(nb.cells) == len(injected.cells) - 1  # the input is left alone
+
+
+def test_secrets_are_masked():
+    text = "token sx_at_demo22fullaccess7f3a9c and secret sx_secret_demo22b51e08"
+    masked = _notebooks.redact(text, [DEMO_TOKEN, "sx_secret_demo22b51e08"])
+    assert masked == "token sx_at_...3a9c and secret sx_secret_...1e08"
+
+
+def test_main_reports_errors_in_one_line(capsys, tmp_path):
+    assert main(["--out", str(tmp_path / "r"), "--as-of", "soon", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: `as_of` is not a date: got 'soon'") and len(err.splitlines()) == 1
+
+
+def test_kernels_run_on_this_python_whatever_kernelspec_is_installed(tmp_path, monkeypatch):
+    """A ``python3`` kernelspec elsewhere on the Jupyter path does not take the report away."""
+    import sys
+
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    "/nonexistent/python",
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": "elsewhere",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    nb = nbformat.read(_notebook(tmp_path, "where.ipynb", "import sys\nsys.executable"), 4)
+    _notebooks.execute(nb, name="where.ipynb", cwd=tmp_path, env=dict(os.environ))
+    assert nb.cells[-1].outputs[0]["data"]["text/plain"] == repr(sys.executable)
+
+
+# --- how the report's files are written --------------------------------------------------------
+
+
+def test_every_report_file_is_owner_only(built):
+    files = [p for p in built.parent.rglob("*") if p.is_file()]
+    assert len(files) > 20  # pages, summary, every export and manifest
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
+    assert not [p for p in files if p.name.endswith(".tmp")]
+
+
+def test_a_folder_holding_other_files_is_refused_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes", encoding="utf-8")
+    (out / "index.html").write_text("my page", encoding="utf-8")
+    with pytest.raises(OutputExistsError) as info:
+        build_report(out, progress=False, notebooks=[QUICKSTART])  # no store is asked
+    assert "notes.txt" in str(info.value) and "--overwrite" in str(info.value)
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "notes.txt"]
+    assert (out / "index.html").read_text(encoding="utf-8") == "my page"
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="is a file"):
+        build_report(tmp_path / "file", overwrite=True, progress=False, notebooks=[QUICKSTART])
+    assert main(["--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and "notes.txt" in err
+
+
+def test_an_earlier_report_is_replaced_and_an_interrupted_write_leaves_it_whole(
+    tmp_path, monkeypatch
+):
+    from selorax_analytics import _files
+    from selorax_analytics.sandbox import Sandbox
+
+    tiny = _notebook(tmp_path, "01_tiny.ipynb", "print(AS_OF)")
+    out = tmp_path / "site"
+    (out / "exports").mkdir(parents=True)
+    earlier = {"index.html": b"<p>earlier index</p>", "summary.json": b"{}", "01_tiny.html": b"old"}
+    for name, content in earlier.items():
+        (out / name).write_bytes(content)
+    move = _files._move_into_place
+
+    def killed_at_the_index(tmp, target, *, overwrite):
+        if target.name == "index.html":
+            raise KeyboardInterrupt  # the index is in its temporary file, not yet moved
+        move(tmp, target, overwrite=overwrite)
+
+    monkeypatch.setattr(_files, "_move_into_place", killed_at_the_index)
+    with (
+        Sandbox(customers=300) as url,
+        sa.Client(url, token=DEMO_TOKEN) as client,
+        pytest.raises(KeyboardInterrupt),  # an earlier report: no overwrite needed
+    ):
+        build_report(out, as_of="2026-06-02", client=client, progress=False, notebooks=[tiny])
+    now = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert sorted(now) == sorted(earlier) and not list(out.rglob("*.tmp"))  # none left behind
+    assert now["index.html"] == earlier["index.html"]  # the earlier index, whole
+    assert json.loads(now["summary.json"])["as_of"] == "2026-06-02"  # written before the index
+    assert b"2026-06-02" in now["01_tiny.html"]
+    assert all(
+        stat.S_IMODE((out / n).stat().st_mode) == 0o600 for n in ("summary.json", "01_tiny.html")
+    )
+
+
+def test_what_counts_as_an_earlier_report(tmp_path):
+    out = tmp_path / "report"
+    check_folder(out, ["01_quickstart"], overwrite=False)  # missing: made
+    (out / "exports" / "csv").mkdir(parents=True)
+    for name in ("index.html", "summary.json", "01_quickstart.html", "05_old.html", "broken.html",
+                 ".index.html.k2j3.tmp"):  # fmt: skip
+        (out / name).write_text("x", encoding="utf-8")
+    check_folder(out, ["broken"], overwrite=False)
+    for foreign in ("notes.txt", "other.html", "summary.json.bak"):
+        (out / foreign).write_text("x", encoding="utf-8")
+        with pytest.raises(OutputExistsError, match=re.escape(foreign)):
+            check_folder(out, ["broken"], overwrite=False)
+        check_folder(out, ["broken"], overwrite=True)
+        (out / foreign).unlink()
+    (out / "exports").rename(out / "moved")
+    (out / "exports").write_text("a file where the exports folder goes", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="exports"):
+        check_folder(out, [], overwrite=False)
