@@ -335,17 +335,20 @@ class PageWalker:
         self._resume()
         self._start()
         problem = "unsettled"
+        causes: list[str] = []  # why each round was read again
         for round_number in range(MAX_REPAIR_ROUNDS + 1):
             if round_number:
                 self.report.rounds += 1
             rows, problem = self._rows()
             if rows is None:
+                causes.append(problem)
                 continue
             outcome = self._reconcile(rows, prepare)
             if outcome is not None:
-                self._log_repair()
+                self._log_repair(causes)
                 return outcome[0]
             problem = self._problem
+            causes.append(problem)
             self._reread(max(self._pages))
         raise self._incomplete(problem)
 
@@ -471,7 +474,7 @@ class PageWalker:
         assert floor is not None  # set when the walk began
         return newest is False or bool(newest >= floor)
 
-    def _log_repair(self) -> None:
+    def _log_repair(self, causes: list[str]) -> None:
         report = self.report
         if report.refreshed or report.created:
             logger.info(
@@ -481,7 +484,13 @@ class PageWalker:
                 len(report.created),
                 self._began.isoformat() if self._began is not None else "the walk began",
             )
-        if report.rounds:
+        if report.rounds and set(causes) == {"hidden"}:
+            logger.info(
+                "Pages were read again as a precaution: rows were created during the load, "
+                "which could have hidden a deletion; none had (%d round(s)).",
+                report.rounds,
+            )
+        elif report.rounds:
             logger.warning(
                 "The store changed during the load (total %s -> %s); %d repair round(s).",
                 report.total_first,

@@ -206,6 +206,18 @@ def test_rows_created_before_the_walk_cost_nothing_more():
     assert len(got) == 23 and walker.report.rounds == 0
 
 
+def test_rows_created_just_before_the_walk_are_read_again_as_a_precaution(caplog):
+    # created 2 s before page 1's Date: within the margin its whole seconds need, so the walk
+    # cannot tell it from a creation during it and reads once more, quietly
+    just = "2026-11-27T09:59:58.000Z"
+    rows = [row(i) for i in range(1, 23)] + [row(23, just, created_at=just)]
+    with caplog.at_level("INFO", logger="selorax_analytics"):
+        walker, got, _ = walk_changing(rows, lambda rows: None, 2)
+    assert [r["user_id"] for r in got] == list(range(1, 24)) and walker.report.rounds == 1
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any("as a precaution" in r.getMessage() for r in caplog.records)
+
+
 def test_a_failing_prepare_is_raised_after_the_check_has_come_back():
     fake = FakeList([row(1), row(2)])
     raised, returned = threading.Event(), threading.Event()
