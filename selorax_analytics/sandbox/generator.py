@@ -43,6 +43,19 @@ import numpy as np
 import pandas as pd
 
 from selorax_analytics.sandbox.frames import typed_customers, typed_orders
+from selorax_analytics.sandbox.names import (
+    CITIES,
+    CITY_WEIGHTS,
+    CUSTOMER_COLUMNS,
+    FAMILY_NAMES,
+    FEMALE_NAMES,
+    ITEM_COLUMNS,
+    MAIL_HOSTS,
+    MALE_NAMES,
+    ORDER_COLUMNS,
+    PRODUCTS,
+    ROAD_KINDS,
+)
 
 DEFAULT_SEED = 20240101
 DEFAULT_CUSTOMERS = 5_000
@@ -83,193 +96,6 @@ OPEN_STATUS_WEIGHTS = {
     "cancelled": 0.08,
 }
 PAYMENT_WEIGHTS = {"cod": 0.74, "bkash": 0.13, "nagad": 0.08, "card": 0.05}
-
-CUSTOMER_COLUMNS = [
-    "user_id",
-    "store_id",
-    "name",
-    "email",
-    "phone",
-    "address_json",
-    "is_guest",
-    "is_phone_verified",
-    "is_email_verified",
-    "created_at",
-    "updated_at",
-]
-ORDER_COLUMNS = [
-    "order_id",
-    "store_id",
-    "user_id",
-    "order_status",
-    "financial_status",
-    "fulfillment_status",
-    "sub_total",
-    "tax",
-    "shipping",
-    "discount",
-    "grand_total",
-    "payment_method",
-    "note",
-    "created_at",
-    "updated_at",
-]
-ITEM_COLUMNS = [
-    "order_item_id",
-    "order_id",
-    "product_id",
-    "variant_id",
-    "name",
-    "price",
-    "quantity",
-    "sku",
-]
-
-_MALE = [
-    "Rahim",
-    "Karim",
-    "Hasan",
-    "Hossain",
-    "Jamal",
-    "Kamal",
-    "Rafiq",
-    "Shafiq",
-    "Tanvir",
-    "Arif",
-    "Imran",
-    "Sohel",
-    "Mahbub",
-    "Rashed",
-    "Nayeem",
-    "Sabbir",
-    "Rakib",
-    "Fahim",
-    "Mehedi",
-    "Shakil",
-    "Tamim",
-    "Mushfiq",
-    "Riyad",
-    "Sakib",
-    "Anik",
-    "Tushar",
-    "Babul",
-    "Jahid",
-    "Masud",
-    "Nasir",
-    "Faruk",
-    "Habib",
-    "Kawsar",
-    "Milon",
-    "Rubel",
-    "Shohag",
-    "Parvez",
-    "Zahid",
-    "Asif",
-    "Naim",
-]
-_FEMALE = [
-    "Fatima",
-    "Ayesha",
-    "Nusrat",
-    "Sadia",
-    "Tania",
-    "Farzana",
-    "Sharmin",
-    "Rumana",
-    "Jannat",
-    "Sumaiya",
-    "Taslima",
-    "Shirin",
-    "Nasrin",
-    "Rokeya",
-    "Salma",
-    "Mim",
-    "Tasnim",
-    "Anika",
-    "Lamia",
-    "Ishrat",
-    "Sabina",
-    "Rehana",
-    "Shapla",
-    "Mousumi",
-    "Tahmina",
-    "Nazia",
-    "Laila",
-    "Afroza",
-    "Sharmeen",
-    "Tanjila",
-    "Sanjida",
-    "Bristy",
-    "Priya",
-    "Rupa",
-    "Jui",
-]
-_FAMILY = [
-    "Ahmed",
-    "Khan",
-    "Hossain",
-    "Rahman",
-    "Islam",
-    "Uddin",
-    "Chowdhury",
-    "Sarkar",
-    "Talukder",
-    "Mia",
-    "Akter",
-    "Khatun",
-    "Begum",
-    "Alam",
-    "Haque",
-    "Sheikh",
-    "Siddique",
-    "Bhuiyan",
-    "Mollah",
-    "Munshi",
-    "Hasan",
-    "Karim",
-    "Das",
-    "Roy",
-    "Barua",
-    "Mahmud",
-    "Kabir",
-    "Sultana",
-    "Mondal",
-    "Biswas",
-    "Paul",
-    "Saha",
-    "Ali",
-]
-_CITIES = {
-    "Dhaka": ("Gulshan", "Dhanmondi", "Mirpur", "Uttara", "Mohammadpur", "Banani", "Badda"),
-    "Chattogram": ("Agrabad", "Nasirabad", "Halishahar", "Panchlaish"),
-    "Sylhet": ("Zindabazar", "Ambarkhana", "Upashahar"),
-    "Khulna": ("Sonadanga", "Khalishpur", "Boyra"),
-    "Rajshahi": ("Shaheb Bazar", "Uposhohor", "Motihar"),
-    "Gazipur": ("Tongi", "Joydebpur", "Konabari"),
-    "Narayanganj": ("Fatullah", "Siddhirganj"),
-    "Cumilla": ("Kandirpar", "Tomsom Bridge"),
-}
-_CITY_WEIGHTS = np.array([0.45, 0.15, 0.07, 0.06, 0.06, 0.09, 0.07, 0.05])
-_ROADS = ("Road", "Lane", "Avenue", "Sarak")
-_MAIL_HOSTS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com")
-_PRODUCTS = (
-    ("Cotton Panjabi", 145000),
-    ("Jamdani Saree", 420000),
-    ("Three-Piece Salwar Kameez", 235000),
-    ("Lungi", 45000),
-    ("Kurti", 95000),
-    ("Leather Sandal", 120000),
-    ("Rice Cooker", 310000),
-    ("Mustard Oil 5L", 98000),
-    ("Hilsa Fish 1kg", 160000),
-    ("Basmati Rice 5kg", 75000),
-    ("Phone Cover", 25000),
-    ("Power Bank", 180000),
-    ("Hijab", 35000),
-    ("Baby Lotion", 42000),
-    ("Attar", 55000),
-    ("Dates 1kg", 85000),
-)
 
 
 @dataclass(frozen=True)
@@ -376,16 +202,16 @@ def _names(rng: np.random.Generator, n: int) -> np.ndarray:
     female = rng.uniform(size=n) < 0.48
     given = np.where(
         female,
-        np.array(_FEMALE, dtype=object)[rng.integers(0, len(_FEMALE), n)],
-        np.array(_MALE, dtype=object)[rng.integers(0, len(_MALE), n)],
+        np.array(FEMALE_NAMES, dtype=object)[rng.integers(0, len(FEMALE_NAMES), n)],
+        np.array(MALE_NAMES, dtype=object)[rng.integers(0, len(MALE_NAMES), n)],
     )
-    family = np.array(_FAMILY, dtype=object)[rng.integers(0, len(_FAMILY), n)]
+    family = np.array(FAMILY_NAMES, dtype=object)[rng.integers(0, len(FAMILY_NAMES), n)]
     return given + " " + family
 
 
 def _emails(rng: np.random.Generator, names: np.ndarray, guest: np.ndarray) -> np.ndarray:
     missing = rng.uniform(size=len(names)) < np.where(guest, 0.6, NO_EMAIL_SHARE - 0.1)
-    host = np.array(_MAIL_HOSTS, dtype=object)[rng.integers(0, len(_MAIL_HOSTS), len(names))]
+    host = np.array(MAIL_HOSTS, dtype=object)[rng.integers(0, len(MAIL_HOSTS), len(names))]
     digits = rng.integers(1, 999, size=len(names)).astype(str).astype(object)
     local = np.char.lower(np.char.replace(names.astype(str), " ", ".")).astype(object)
     mail = np.asarray(local + digits + "@" + host, dtype=object)
@@ -394,21 +220,21 @@ def _emails(rng: np.random.Generator, names: np.ndarray, guest: np.ndarray) -> n
 
 
 def _addresses(rng: np.random.Generator, n: int) -> np.ndarray:
-    cities = list(_CITIES)
-    city = rng.choice(len(cities), size=n, p=_CITY_WEIGHTS / _CITY_WEIGHTS.sum())
+    cities = list(CITIES)
+    city = rng.choice(len(cities), size=n, p=CITY_WEIGHTS / CITY_WEIGHTS.sum())
     area_pick = rng.integers(0, 100, size=n)
     house = rng.integers(1, 200, size=n)
     road = rng.integers(1, 40, size=n)
-    road_kind = rng.integers(0, len(_ROADS), size=n)
+    road_kind = rng.integers(0, len(ROAD_KINDS), size=n)
     missing = rng.uniform(size=n) < 0.15
     out = np.empty(n, dtype=object)
     for i in range(n):
         if missing[i]:
             continue
-        areas = _CITIES[cities[city[i]]]
+        areas = CITIES[cities[city[i]]]
         out[i] = json.dumps(
             {
-                "address": f"House {house[i]}, {_ROADS[road_kind[i]]} {road[i]}",
+                "address": f"House {house[i]}, {ROAD_KINDS[road_kind[i]]} {road[i]}",
                 "city": cities[city[i]],
                 "area": areas[area_pick[i] % len(areas)],
             },
@@ -632,8 +458,8 @@ def _money(
     n_items = rng.integers(1, 7, size=n)
     n_items = np.where(rng.uniform(size=n) < 0.55, 1, n_items)
     order_of = np.repeat(np.arange(n), n_items)
-    product = rng.integers(0, len(_PRODUCTS), size=len(order_of))
-    base = np.array([p for _, p in _PRODUCTS])[product]
+    product = rng.integers(0, len(PRODUCTS), size=len(order_of))
+    base = np.array([p for _, p in PRODUCTS])[product]
     price = (base * rng.uniform(0.85, 1.15, size=len(order_of))).round().astype("int64")
     quantity = np.where(rng.uniform(size=len(order_of)) < 0.8, 1, rng.integers(2, 4, len(order_of)))
     sub_total = np.bincount(order_of, weights=price * quantity, minlength=n).astype("int64")
@@ -652,7 +478,7 @@ def _money(
     )
     if not with_items:
         return pd.DataFrame(columns=[*ITEM_COLUMNS[:5], "price_paisa", *ITEM_COLUMNS[6:]]), money
-    names = np.array([name for name, _ in _PRODUCTS], dtype=object)[product]
+    names = np.array([name for name, _ in PRODUCTS], dtype=object)[product]
     variant = rng.integers(0, 3, size=len(order_of))
     item_frame = pd.DataFrame(
         {
