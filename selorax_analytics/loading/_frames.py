@@ -1,78 +1,19 @@
-"""Helpers of the loaders: records to typed frames, upserts, change history, progress bars."""
+"""Helpers of the loaders: upserts, change history, progress bars (typing: :mod:`._typing`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from selorax_analytics.exceptions import DataError
-from selorax_analytics.loading._records import plain_value, typed_records
+from selorax_analytics.loading._typing import KINDS
+from selorax_analytics.loading._typing import to_frame as to_frame  # the loaders import it here
 from selorax_analytics.loading.cache import HISTORY_COLUMNS, empty_history
-from selorax_analytics.schema import (
-    ADDRESS_FIELDS,
-    CUSTOMER_DTYPES,
-    ORDER_DTYPES,
-    coerce_customers,
-    coerce_orders,
-)
 
 #: Customer fields whose changes the history records.
 HISTORY_FIELDS = ("is_guest", "total_orders", "total_spent", "updated_at")
-
-KINDS: dict[str, tuple[str, dict[str, str], Callable[[pd.DataFrame], pd.DataFrame]]] = {
-    "customers": ("user_id", CUSTOMER_DTYPES, coerce_customers),
-    "orders": ("order_id", ORDER_DTYPES, coerce_orders),
-}
-#: Fields ``coerce_*`` fill in when no record has them (with nulls, or flattened).
-_OPTIONAL = {
-    "customers": {"email", "address_json", "total_orders", "total_spent", *ADDRESS_FIELDS},
-    "orders": {"note"},
-}
-
-
-def to_frame(records: Sequence[dict[str, Any]], kind: str) -> pd.DataFrame:
-    """Typed frame (:mod:`schema`) of API records, sorted by id; unknown fields kept at the end.
-
-    Records as the API sends them are typed column by column in one pass
-    (:func:`_records.typed_records`); anything that path does not take (mixed value types, fields
-    missing from some records, values it cannot convert) goes through ``coerce_customers`` /
-    ``coerce_orders``, which give the same frame and report bad values.
-
-    Raises
-    ------
-    DataError
-        A record that is not an object, a required field in no record, an id missing, or a value
-        that cannot be typed: the message names the field, the record and the value.
-    """
-    rows = records if isinstance(records, list) else list(records)
-    id_field, dtypes, _ = KINDS[kind]
-    fast = typed_records(rows, id_field, dtypes, _OPTIONAL[kind])
-    return fast if fast is not None else sort_frame(_coerced_records(rows, kind), kind)
-
-
-def _coerced_records(rows: list[dict[str, Any]], kind: str) -> pd.DataFrame:
-    """The general path: a frame of the records, typed by the schema's ``coerce_*``."""
-    _, dtypes, coerce = KINDS[kind]
-    if not set(map(type, rows)) <= {dict}:
-        bad = next(((i, r) for i, r in enumerate(rows) if not isinstance(r, dict)), None)
-        if bad is not None:
-            shown = repr(bad[1]) if len(repr(bad[1])) <= 60 else f"{repr(bad[1])[:57]}..."
-            raise DataError(
-                f"Record {bad[0]} (counting from 0) of the {kind} is {shown}, not a JSON object "
-                "of fields; the records should be the SeloraX Apps API v1's, unchanged."
-            )
-    frame = (
-        pd.DataFrame.from_records(rows)
-        if rows
-        else pd.DataFrame({c: pd.Series([], dtype=object) for c in dtypes})
-    )
-    typed = coerce(frame)
-    for column in typed.columns.difference(list(dtypes), sort=False):
-        typed[column] = pd.Series([plain_value(v) for v in typed[column]], index=typed.index)
-    return typed
 
 
 def sort_frame(frame: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from selorax_analytics import (
     export_segments,
 )
 from selorax_analytics.exports._contacts import guard_cell, meta_text, normalise_email
-from selorax_analytics.schema import coerce_customers
+from selorax_analytics.loading._typing import coerce_customers
 
 KNOWN_EMAIL_SHA256 = "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
 HOSTILE = '=HYPERLINK("http://evil.example","click")'

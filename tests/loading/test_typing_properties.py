@@ -24,14 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from selorax_analytics.exceptions import DataError
-from selorax_analytics.loading._frames import (
-    _OPTIONAL,
-    KINDS,
-    _coerced_records,
-    sort_frame,
-    to_frame,
-)
-from selorax_analytics.loading._records import typed_records
+from selorax_analytics.loading._typing import KINDS, fast_frame, general_frame, to_frame
 
 #: Fixed examples (the same on every run), each property within about 5 s on the dev machine.
 SETTINGS = settings(
@@ -235,7 +228,7 @@ def category(values: list[str]) -> pd.Series:
 
 def expected_frame(rows: list[dict[str, Any]], kind: str) -> pd.DataFrame:
     """The typed frame of records with these values, built with pandas, sorted by id."""
-    id_field = KINDS[kind][0]
+    id_field = KINDS[kind].id_field
     rows = sorted(rows, key=lambda r: r[id_field])
     col = {field: [r[field] for r in rows] for field in rows[0]} if rows else {}
     ints = {f: pd.Series(col[f], dtype="Int64") for f in col if f.endswith("_id")}
@@ -287,10 +280,6 @@ def expected_extras(
     return {name: [kept(extras[name][i]) for i in order] for name in first_sent}
 
 
-def general_path(rows: list[dict[str, Any]], kind: str) -> pd.DataFrame:
-    return sort_frame(_coerced_records(rows, kind), kind)
-
-
 def assert_frame(got: pd.DataFrame, expected: pd.DataFrame, extras: dict[str, list[Any]]) -> None:
     """``got`` is ``expected``, then the unknown fields ``extras`` in the order given."""
     documented = list(expected.columns)
@@ -308,7 +297,7 @@ def assert_frame(got: pd.DataFrame, expected: pd.DataFrame, extras: dict[str, li
 def sent_batches(draw: st.DrawFn, kind: str) -> tuple[Any, ...]:
     values, extras = draw(batches(kind))
     records = [draw(sent(v, kind)) for v in values]
-    n_fields = len(KINDS[kind][1]) + len(extras)
+    n_fields = len(KINDS[kind].dtypes) + len(extras)
     order = draw(st.one_of(st.none(), st.permutations(range(n_fields))))
     return values, extras, with_extras(records, extras, order)
 
@@ -319,21 +308,21 @@ def sent_batches(draw: st.DrawFn, kind: str) -> tuple[Any, ...]:
 def test_any_mix_of_forms_types_as_the_api_form(kind: str, data: st.DataObject) -> None:
     """(a) the frame is the frame of the values; (b) the fast and general paths agree on it."""
     values, extras, rows = data.draw(sent_batches(kind))
-    id_field = KINDS[kind][0]
+    id_field = KINDS[kind].id_field
     expected = expected_frame(values, kind)
     kept = expected_extras(rows, extras, id_field)
     assert_frame(to_frame(rows, kind), expected, kept)
-    assert_frame(general_path(rows, kind), expected, kept)
-    fast = typed_records(rows, id_field, KINDS[kind][1], _OPTIONAL[kind])
+    assert_frame(general_frame(rows, kind), expected, kept)
+    fast = fast_frame(rows, kind)
     if fast is not None:
         assert_frame(fast, expected, kept)
     # the API's own form always takes the fast path, and gives the same frame
     api_rows = with_extras([canonical(v, kind) for v in values], extras, None)
-    api_fast = typed_records(api_rows, id_field, KINDS[kind][1], _OPTIONAL[kind])
+    api_fast = fast_frame(api_rows, kind)
     assert api_fast is not None
     api_kept = expected_extras(api_rows, extras, id_field)
     assert_frame(api_fast, expected, api_kept)
-    assert_frame(general_path(api_rows, kind), expected, api_kept)
+    assert_frame(general_frame(api_rows, kind), expected, api_kept)
 
 
 BAD = {
@@ -372,7 +361,7 @@ NULLABLE = {"store_id", "total_orders", "total_spent", "user_id", *MONEY}
 def test_a_bad_value_names_its_field_and_record(kind: str, data: st.DataObject) -> None:
     """(c) one bad value anywhere: a DataError naming the field, the value and the record."""
     rows = data.draw(sent_batches(kind))[2]
-    id_field = KINDS[kind][0]
+    id_field = KINDS[kind].id_field
     field = data.draw(st.sampled_from(sorted(BAD_FIELDS[kind])))
     choices = BAD[BAD_FIELDS[kind][field]]
     if field != id_field and field in NULLABLE:

@@ -15,14 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from selorax_analytics.loading._typing import coerce_customers, coerce_orders
 from selorax_analytics.sandbox import generator as g
 from selorax_analytics.sandbox.export_demo import demo_tables, main
-from selorax_analytics.schema import (
-    CUSTOMER_DTYPES,
-    ORDER_DTYPES,
-    coerce_customers,
-    coerce_orders,
-)
+from selorax_analytics.schema import CUSTOMER_DTYPES, ORDER_DTYPES
 
 DATA = Path(__file__).parents[2] / "data"
 N = g.DEFAULT_CUSTOMERS
