@@ -15,8 +15,9 @@ from typing import Any, Literal, get_args
 
 import pandas as pd
 
-from selorax_analytics.api.client import Client, connect
+from selorax_analytics.api.client import Client
 from selorax_analytics.api.paginators import MAX_PAGE_SIZE, PageWalker, WalkReport
+from selorax_analytics.connection import connect
 from selorax_analytics.exceptions import CacheError, DataError
 from selorax_analytics.loading._frames import Progress
 from selorax_analytics.loading.cache import CorruptCache, Entry, Journal, cache_dir_for, store_known

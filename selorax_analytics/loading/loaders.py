@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 
 from selorax_analytics.api import params as check
-from selorax_analytics.api.client import Client, connect
+from selorax_analytics.api.client import Client
+from selorax_analytics.connection import connect
 from selorax_analytics.loading._frames import customer_changes, to_frame
 from selorax_analytics.loading._orders import load_orders_into, orders_page
 from selorax_analytics.loading._pipeline import (
