@@ -362,8 +362,9 @@ def big(cache_dir: Path) -> dict:
 
     ``rate_scale=20`` makes the generator draw about 10 orders per customer.
     """
-    from selorax_analytics.loading._pipeline import Load
-    from selorax_analytics.loading.cache import Entry, cache_dir_for
+    from selorax_analytics.loading._pipeline import Plan, build_meta
+    from selorax_analytics.loading._store import cache_dir_for
+    from selorax_analytics.loading.cache import Entry
 
     began = time.perf_counter()
     customers, orders = api_frames(generate_store(customers=1_000_000, items=False, rate_scale=20))
@@ -375,12 +376,9 @@ def big(cache_dir: Path) -> dict:
         ("customers", customers, {"include_guests": True, "since": None}),
         ("orders", orders, {"since": None, "until": None, "status": None}),
     ):
-        load = Load(client, kind, kind, params, Entry(folder, kind), False)
-        from selorax_analytics.loading._pipeline import build_meta
-
-        meta = (
-            build_meta(load, frame, mode="orders") if kind == "orders" else build_meta(load, frame)
-        )
+        plan = Plan(kind=kind, params=params, defaults=params)
+        extra = {"mode": "orders"} if kind == "orders" else {}
+        meta = build_meta(plan, client, frame, **extra)
         Entry(folder, kind).write(frame, meta)
     size = sum(p.stat().st_size for p in folder.glob("*.parquet")) / 2**20
     del customers, orders

@@ -1,4 +1,4 @@
-"""``python -m selorax_analytics.cli``: the `selorax-analytics` command line."""
+"""``python -m selorax_analytics.cli._main``."""
 
 import sys
 

@@ -19,7 +19,6 @@ from typing import IO, Any
 
 import orjson
 
-from selorax_analytics.api._transport import decode_json
 from selorax_analytics.exceptions import CacheError
 from selorax_analytics.loading._private_files import PRIVATE_FILE_MODE, atomic_write, clear_way
 
@@ -63,7 +62,7 @@ class Journal:
         try:
             # bytes: str.splitlines() would also split at U+2028 inside a customer's name
             lines = self.path.read_bytes().split(b"\n")
-            header = decode_json(lines[0])
+            header = _decode(lines[0])
         except (OSError, ValueError, RecursionError):
             return {}
         if not _current(header, self.fingerprint):
@@ -103,6 +102,15 @@ class Journal:
             self.path.unlink()
 
 
+def _decode(line: bytes) -> Any:
+    """One JSON line: orjson, else the standard module (which also reads ``NaN``); both raise
+    ``ValueError`` on text that is not JSON."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
 def _current(header: object, fingerprint: str) -> bool:
     """Whether a journal header is this load's and young enough to resume."""
     if not isinstance(header, dict) or header.get("fingerprint") != fingerprint:
@@ -116,7 +124,7 @@ def _current(header: object, fingerprint: str) -> bool:
 def _page(line: bytes) -> tuple[str, tuple[int, list[dict[str, Any]]]] | None:
     """One journal line as ``(key, (total, records))``, or ``None`` if it is not a whole page."""
     try:
-        entry = decode_json(line)
+        entry = _decode(line)
     except (ValueError, RecursionError):
         return None
     if not isinstance(entry, dict):

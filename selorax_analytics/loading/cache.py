@@ -24,7 +24,6 @@ otherwise renamed aside (``<name>.corrupt-<time>-<n>``), never deleted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,19 +31,13 @@ import re
 import threading
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from selorax_analytics._version import __version__
-from selorax_analytics.exceptions import (
-    ApiError,
-    AuthenticationError,
-    ConnectionFailedError,
-    NotFoundError,
-)
 from selorax_analytics.loading._history import (
     HISTORY_COLUMNS,
     append_history,
@@ -59,9 +52,6 @@ from selorax_analytics.loading._private_files import (
     unwritable,
 )
 from selorax_analytics.schema import CUSTOMER_DTYPES, ORDER_DTYPES
-
-if TYPE_CHECKING:
-    from selorax_analytics.api.client import Client
 
 logger = logging.getLogger("selorax_analytics")
 
@@ -98,33 +88,18 @@ def cache_root(cache: bool | str | os.PathLike[str] = True) -> Path:
     return Path(platformdirs.user_cache_dir("selorax-analytics", appauthor=False))
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+#: One writer of ``stores.json`` at a time per host folder (loads of several stores share it).
+_STORES_LOCKS: dict[str, threading.Lock] = {}
+_STORES_LOCKS_LOCK = threading.Lock()
 
 
-#: One store lookup at a time per credential, so loads started together ask ``GET /store``
-#: once; loads of other stores (an agency's many clients) do not wait for it.
-_LOOKUPS: dict[str, threading.Lock] = {}
-_LOOKUPS_LOCK = threading.Lock()
+def _stores_lock(host_dir: Path) -> threading.Lock:
+    with _STORES_LOCKS_LOCK:
+        return _STORES_LOCKS.setdefault(str(host_dir), threading.Lock())
 
 
-def _lookup_lock(key: str) -> threading.Lock:
-    with _LOOKUPS_LOCK:
-        return _LOOKUPS.setdefault(key, threading.Lock())
-
-
-def _host_dir(client: Client, cache: bool | str | os.PathLike[str]) -> Path:
-    host = (client.cache_namespace or client.host).replace(":", "_").replace("/", "_")
-    return cache_root(cache) / host
-
-
-def _token_key(client: Client) -> str:
-    """What ``stores.json`` files the token's store under: a hash, never the token."""
-    return _digest(f"{client.host}|{client.credentials.token or ''}")
-
-
-def _read_stores(host_dir: Path) -> tuple[dict[str, str], str | None]:
-    """The remembered store folders by token hash, and what is wrong with the file, if anything.
+def read_stores(host_dir: Path) -> tuple[dict[str, str], str | None]:
+    """The store folders ``stores.json`` remembers by token hash, and what is wrong with the file.
 
     Entries that are not a store folder's name (a failed lookup recorded by an earlier version,
     a path) are left out, so those tokens are looked up again.
@@ -143,67 +118,14 @@ def _read_stores(host_dir: Path) -> tuple[dict[str, str], str | None]:
     }, None
 
 
-def store_known(client: Client, cache: bool | str | os.PathLike[str] = True) -> bool:
-    """Whether :func:`cache_dir_for` can name ``client``'s folder without a request."""
-    if client.store_id is not None:
-        return True
-    return _token_key(client) in _read_stores(_host_dir(client, cache))[0]
+def remember_store(host_dir: Path, key: str, folder: str) -> None:
+    """Record in ``stores.json`` that token hash ``key`` names ``folder`` (``store-<id>``).
 
-
-def _store_folder(client: Client, host_dir: Path, offline: bool) -> str:
-    if client.store_id is not None:
-        return f"store-{client.store_id}"
-    key = _token_key(client)
-    with _lookup_lock(f"{host_dir}|{key}"):
-        known = _read_stores(host_dir)[0].get(key)
-        if known is not None:
-            return known
-        store = _ask_store(client, offline)
-        if store is None:
-            return f"token-{key[:12]}"  # for this load only: the next one asks again
-        folder = f"store-{store}"
-        _remember_store(host_dir, key, folder)
-        return folder
-
-
-def _ask_store(client: Client, offline: bool) -> int | None:
-    """The token's store from ``GET /store``, or ``None`` when it cannot be told.
-
-    A connection failure or a refused credential is raised (the load's own requests would fail
-    the same way), unless ``offline``: then only the cache is wanted, and a hash names it.
+    A failure to record is a warning (it costs a lookup later), never an error.
     """
-    try:
-        answer = client.get_store().get("store_id")
-    except (ConnectionFailedError, AuthenticationError):
-        if offline:
-            return None
-        raise
-    except NotFoundError:
-        logger.info("The API has no GET /store; the cache folder is named by a hash of the token.")
-        return None
-    except (ApiError, TypeError, ValueError, AttributeError) as exc:
-        logger.warning(
-            "GET /store failed (%s); this load's cache folder is named by a hash of the token, "
-            "and the store is asked again next time.",
-            exc,
-        )
-        return None
-    text = str(answer)
-    if isinstance(answer, bool) or not (text.isascii() and text.isdigit()) or int(text) < 1:
-        logger.warning(
-            "GET /store answered store_id %.40r, not a store id; this load's cache folder is "
-            "named by a hash of the token, and the store is asked again next time.",
-            answer,
-        )
-        return None
-    return int(text)
-
-
-def _remember_store(host_dir: Path, key: str, folder: str) -> None:
-    """Record a looked-up store in ``stores.json``; a failure to record costs a lookup later."""
     path = host_dir / "stores.json"
-    with _lookup_lock(str(host_dir)):  # other tokens' lookups may have written meanwhile
-        known, problem = _read_stores(host_dir)
+    with _stores_lock(host_dir):  # other tokens' lookups may have written meanwhile
+        known, problem = read_stores(host_dir)
         known[key] = folder
         try:
             aside = clear_way(path)
@@ -214,21 +136,6 @@ def _remember_store(host_dir: Path, key: str, folder: str) -> None:
     if problem is not None or aside is not None:
         moved = f" (the folder there was moved to {aside.name})" if aside else ""
         logger.warning("%s %s; it was written again%s.", path, problem or "was a folder", moved)
-
-
-def cache_dir_for(
-    client: Client, cache: bool | str | os.PathLike[str] = True, *, offline: bool = False
-) -> Path:
-    """The folder holding ``client``'s store's cache.
-
-    For client credentials the store is ``store_id``. A Bearer token implies its store, which is
-    asked once from ``GET /api/apps/v1/store`` and remembered (under a hash of the token, never
-    the token). Only an answer is remembered: when the endpoint is missing or fails, this call
-    names the folder by that hash and the next call asks again. A connection failure or a
-    refused credential raises, unless ``offline`` (then the hash names the folder).
-    """
-    host_dir = _host_dir(client, cache)
-    return host_dir / _store_folder(client, host_dir, offline)
 
 
 class Entry:
@@ -397,9 +304,9 @@ __all__ = [
     "Journal",
     "append_history",
     "atomic_write",
-    "cache_dir_for",
     "cache_root",
     "empty_history",
     "read_history",
-    "store_known",
+    "read_stores",
+    "remember_store",
 ]

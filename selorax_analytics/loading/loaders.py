@@ -19,30 +19,19 @@ from typing import Any
 import pandas as pd
 
 from selorax_analytics.api import params as check
-from selorax_analytics.api.client import Client
-from selorax_analytics.connection import connect
-from selorax_analytics.loading._frames import customer_changes, to_frame
-from selorax_analytics.loading._orders import load_orders_into, orders_page
+from selorax_analytics.api.client import Client, connect
+from selorax_analytics.loading._customers import CUSTOMER_DEFAULTS, customers_page, fetch_customers
+from selorax_analytics.loading._orders import ORDER_DEFAULTS, fetch_orders, orders_page
 from selorax_analytics.loading._pipeline import (
+    DEFAULT_MAX_AGE,
     CacheOption,
+    Plan,
     Refresh,
-    build_meta,
     check_options,
-    customers_page,
-    read_cached,
-    serve_cached,
-    start,
-    walk_customers,
+    run,
 )
-from selorax_analytics.loading.cache import (
-    append_history,
-    cache_dir_for,
-    empty_history,
-    read_history,
-)
-
-#: Seconds a cached frame is served as is by ``refresh="auto"``.
-DEFAULT_MAX_AGE = 3600.0
+from selorax_analytics.loading._store import cache_dir_for
+from selorax_analytics.loading.cache import empty_history, read_history
 
 
 def load_customers(
@@ -98,30 +87,18 @@ def load_customers(
     """
     max_age = check_options(refresh, max_age, cache)
     since_text = check.timestamp("since", since)
-    params: dict[str, Any] = {"include_guests": bool(include_guests), "since": since_text}
-    defaults = {"include_guests": True, "since": None}
-    first = partial(customers_page, include_guests=bool(include_guests), since=since_text, page=1)
-    load = start("customers", client, params, defaults, cache, progress, refresh, first)
-    cached = read_cached(load)
-    served = serve_cached(load, cached, refresh, max_age)
-    if served is not None:
-        return load.finish(served, None)
-    seen_at = pd.Timestamp.now(tz="UTC")
-    frame = walk_customers(
-        load, bool(include_guests), since_text, "main", prepare=partial(to_frame, kind="customers")
+    guests = bool(include_guests)
+    plan = Plan(
+        kind="customers",
+        params={"include_guests": guests, "since": since_text},
+        defaults=CUSTOMER_DEFAULTS,
+        cache=cache,
+        refresh=refresh,
+        max_age=max_age,
+        progress=progress,
+        first_page=partial(customers_page, include_guests=guests, since=since_text, page=1),
     )
-    if cached is not None and load.entry is not None:
-        old = cached[0]
-        history = customer_changes(old, frame, seen_at)
-        append_history(load.entry.folder, history)
-        before, after = set(old["user_id"].astype(int)), set(frame["user_id"].astype(int))
-        load.stats["refresh"] = "incremental" if refresh == "auto" else "full"
-        load.stats["changes"] = {
-            "added": len(after - before),
-            "removed": len(before - after),
-            "updated": int(history["user_id"].nunique()),
-        }
-    return load.finish(frame, build_meta(load, frame))
+    return run(plan, client if client is not None else connect(), fetch_customers)
 
 
 def load_history(client: Client | None = None, *, cache: CacheOption = True) -> pd.DataFrame:
@@ -199,15 +176,17 @@ def load_orders(
         "until": check.timestamp("until", until),
         "status": check.status(status),
     }
-    defaults = {"since": None, "until": None, "status": None}
-    first = partial(orders_page, params=params, page=1)
-    load = start("orders", client, params, defaults, cache, progress, refresh, first)
-    cached = read_cached(load)
-    served = serve_cached(load, cached, refresh, max_age)
-    if served is not None:
-        return load.finish(served, None)
-    frame, extra = load_orders_into(load, cached if refresh == "auto" else None, cached)
-    return load.finish(frame, build_meta(load, frame, **extra))
+    plan = Plan(
+        kind="orders",
+        params=params,
+        defaults=ORDER_DEFAULTS,
+        cache=cache,
+        refresh=refresh,
+        max_age=max_age,
+        progress=progress,
+        first_page=partial(orders_page, params=params, page=1),
+    )
+    return run(plan, client if client is not None else connect(), fetch_orders)
 
 
 def load_store(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from selorax_analytics.api.client import Client
-from selorax_analytics.loading.cache import cache_dir_for
+from selorax_analytics.loading._store import cache_dir_for
 from selorax_analytics.loading.loaders import load_customers
 from selorax_analytics.sandbox import DEMO_TOKEN, Faults, Sandbox
 

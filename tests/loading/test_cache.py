@@ -15,7 +15,8 @@ import pytest
 
 from selorax_analytics.api.client import Client
 from selorax_analytics.exceptions import CacheError, ConnectionFailedError
-from selorax_analytics.loading.cache import Journal, cache_dir_for
+from selorax_analytics.loading._store import cache_dir_for
+from selorax_analytics.loading.cache import Journal
 from selorax_analytics.loading.loaders import load_customers, load_history, load_orders
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from selorax_analytics.api.client import Client
 from selorax_analytics.exceptions import CacheError, ConnectionFailedError
 from selorax_analytics.loading import _private_files
-from selorax_analytics.loading.cache import CorruptCache, Entry, Journal, cache_dir_for, store_known
+from selorax_analytics.loading._store import cache_dir_for, store_known
+from selorax_analytics.loading.cache import CorruptCache, Entry, Journal
 from selorax_analytics.loading.loaders import load_customers, load_history, load_orders
 from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox, api_frames, generate_store
 

@@ -21,7 +21,8 @@ import pytest
 
 from selorax_analytics.api.client import Client
 from selorax_analytics.exceptions import CacheError
-from selorax_analytics.loading.cache import Entry, cache_dir_for
+from selorax_analytics.loading._store import cache_dir_for
+from selorax_analytics.loading.cache import Entry
 from selorax_analytics.loading.loaders import load_customers, load_orders, load_store
 from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox, api_frames, generate_store
 

@@ -229,7 +229,7 @@ def test_interrupted_load_resumes_without_refetching(small, small_frames):
     with pytest.raises(KeyboardInterrupt):
         load_orders(broken, progress=False)
     folder = broken_folder = None
-    from selorax_analytics.loading.cache import cache_dir_for
+    from selorax_analytics.loading._store import cache_dir_for
 
     broken_folder = cache_dir_for(broken)
     journal = broken_folder / "orders.journal.jsonl"
