@@ -17,7 +17,7 @@ from selorax_analytics._version import __version__ as __version__
 # name -> module that defines it. One line per public name; keep it sorted by module.
 _PUBLIC: dict[str, str] = {
     "Client": "api.client",
-    "connect": "api.client",
+    "connect": "connection",
     "calibration_holdout": "analytics.clv.value",
     "customer_value": "analytics.clv.value",
     "fit_bgnbd": "analytics.clv.value",

@@ -1,8 +1,11 @@
 """The SeloraX Apps API v1 client: one method per endpoint, retries, errors, concurrency.
 
 >>> import selorax_analytics as sa
->>> client = sa.connect()            # SELORAX_* settings, or the embedded demo sandbox
+>>> client = sa.Client("https://api.selorax.io", token="sx_at_...")
 >>> client.list_customers(limit=5).total
+
+:func:`selorax_analytics.connect` (in :mod:`selorax_analytics.connection`) makes one from the
+environment, or for the embedded demo store.
 
 Credentials come from arguments or ``SELORAX_TOKEN`` / ``SELORAX_CLIENT_ID`` +
 ``SELORAX_CLIENT_SECRET`` + ``SELORAX_STORE_ID``; they are sent in headers only and are shown
@@ -13,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -173,6 +175,8 @@ class Client:
         self.base_url = url
         self.store_id = store
         self.max_concurrency = max_concurrency
+        #: True for the embedded demo store :func:`selorax_analytics.connect` starts.
+        self.embedded_demo = False
         self.cache_namespace: str | None = None
         limits = httpx.Limits(
             max_connections=max_concurrency, max_keepalive_connections=max_concurrency
@@ -376,63 +380,4 @@ def _release(http: httpx.Client, pools: list[ThreadPoolExecutor]) -> None:
     http.close()
 
 
-_EMBEDDED: dict[str, Any] = {}
-_EMBEDDED_LOCK = threading.Lock()
-
-
-def _embedded_sandbox() -> str:
-    """The base URL of this process's embedded demo sandbox, started on first use."""
-    with _EMBEDDED_LOCK:
-        if "url" not in _EMBEDDED:
-            from selorax_analytics.sandbox import Sandbox
-
-            sandbox = Sandbox()
-            _EMBEDDED["url"] = sandbox.start()
-            _EMBEDDED["sandbox"] = sandbox
-            print(
-                "selorax-analytics: no SELORAX_TOKEN or client credentials set; serving the demo "
-                f"store from an embedded sandbox at {_EMBEDDED['url']}.",
-                file=sys.stderr,
-            )
-        return str(_EMBEDDED["url"])
-
-
-def connect(**options: Any) -> Client:
-    """A :class:`Client` for the configured store, or for the embedded demo sandbox.
-
-    With ``SELORAX_TOKEN`` (or client credentials) set, the client uses them and
-    ``SELORAX_BASE_URL``. With nothing set, a sandbox serving the demo store starts in a
-    background thread (once per process), one line on stderr says so, and the client uses it.
-
-    Parameters
-    ----------
-    **options
-        Passed to :class:`Client` (``timeout``, ``max_concurrency``, ...).
-
-    Returns
-    -------
-    Client
-
-    Example
-    -------
-    >>> client = connect()
-    >>> customers = load_customers(client)
-    """
-    configured = any(options.get(k) for k in ("token", "client_id", "client_secret")) or any(
-        _env(f"SELORAX_{k}") for k in ("TOKEN", "CLIENT_ID", "CLIENT_SECRET")
-    )
-    if configured:
-        return Client(**options)
-    if _env("SELORAX_BASE_URL") or options.get("base_url"):
-        raise AuthenticationError(
-            "SELORAX_BASE_URL is set but no credentials are: set SELORAX_TOKEN (or "
-            "SELORAX_CLIENT_ID, SELORAX_CLIENT_SECRET and SELORAX_STORE_ID)."
-        )
-    from selorax_analytics.sandbox import DEMO_TOKEN
-
-    client = Client(_embedded_sandbox(), token=DEMO_TOKEN, **options)
-    client.cache_namespace = "embedded-sandbox"
-    return client
-
-
-__all__ = ["Client", "connect", "mask"]
+__all__ = ["Client", "mask"]

@@ -1,4 +1,4 @@
-"""``python -m selorax_analytics.cli._main``."""
+"""``python -m selorax_analytics.cli``: the `selorax-analytics` command line."""
 
 import sys
 

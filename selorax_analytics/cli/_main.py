@@ -27,6 +27,8 @@ from selorax_analytics import __version__
 from selorax_analytics._files import refuse_existing
 from selorax_analytics.cli import _options as options
 from selorax_analytics.cli._output import emit
+from selorax_analytics.cli._sandbox import add_sandbox
+from selorax_analytics.connection import default_as_of
 from selorax_analytics.exceptions import OutputExistsError, SeloraxError
 
 FORMATS = ("csv", "xlsx", "sms", "meta", "google", "mailchimp")
@@ -86,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_sandbox(commands)
+    add_sandbox(commands)
 
     fetch = commands.add_parser("fetch", help="load customers and orders into the local cache")
     _connection_options(fetch)
@@ -149,24 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
         "without it)",
     )
     report.set_defaults(handler=_report)
-    return parser
 
-
-def _add_sandbox(commands: Any) -> None:
-    sandbox = commands.add_parser(
-        "sandbox", help="serve the demo store on a local SeloraX-compatible API"
+    notebooks = commands.add_parser(
+        "notebooks",
+        help="re-execute the committed notebooks in place on the demo store",
+        description="Re-execute notebooks/NN_topic.ipynb of a source checkout in place, on a "
+        "fresh demo store, so their outputs show the current numbers; review and commit them "
+        "when the change is intended.",
     )
-    try:
-        from selorax_analytics.sandbox import cli as sandbox_cli
-    except ImportError:  # the sandbox is an optional part of an install
-        sandbox.set_defaults(handler=_no_sandbox)
-        return
-    sandbox_cli.add_arguments(sandbox)
-    sandbox.set_defaults(handler=sandbox_cli.run)
-
-
-def _no_sandbox(args: argparse.Namespace) -> int:
-    raise SeloraxError("The sandbox is not available in this installation.")
+    notebooks.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    notebooks.set_defaults(handler=_notebooks)
+    return parser
 
 
 def _add_export(commands: Any) -> None:
@@ -237,15 +232,7 @@ def _as_of(args: argparse.Namespace) -> str:
     """``--as-of``; by default the demo store's own last day for the demo, else today."""
     if args.as_of:
         return str(args.as_of)
-    from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_CLIENT_ID, DEMO_TOKEN
-
-    client = _client(args)
-    credentials = getattr(client, "credentials", None)
-    demo = getattr(client, "cache_namespace", None) == "embedded-sandbox" or (
-        getattr(credentials, "token", None) == DEMO_TOKEN
-        or getattr(credentials, "client_id", None) == DEMO_CLIENT_ID
-    )
-    return DEMO_AS_OF if demo else str(pd.Timestamp.now(tz="Asia/Dhaka").date())
+    return default_as_of(_client(args))
 
 
 def _segment_map(name: str) -> Any:
@@ -383,6 +370,14 @@ def _report(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     print(path)
+    return 0
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    from selorax_analytics.report.build import execute_notebooks
+
+    for path in execute_notebooks(progress=not args.no_progress):
+        print(f"executed {path}")
     return 0
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 
 from selorax_analytics.api import params as check
-from selorax_analytics.api.client import Client, connect
+from selorax_analytics.api.client import Client
+from selorax_analytics.connection import connect
 from selorax_analytics.loading._customers import CUSTOMER_DEFAULTS, customers_page, fetch_customers
 from selorax_analytics.loading._orders import ORDER_DEFAULTS, fetch_orders, orders_page
 from selorax_analytics.loading._pipeline import (

@@ -8,12 +8,11 @@ notebooks the same way: kernel ``python3`` of the current environment, working d
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 
+# the demo store for kernels: started by connection, the one place that starts a sandbox
+from selorax_analytics.connection import demo_environment as demo_environment
 from selorax_analytics.exceptions import ReportError
 
 #: The notebooks of a source checkout (``notebooks/`` next to the package).
@@ -55,23 +56,6 @@ def notebook_paths(directory: str | os.PathLike[str] | None = None) -> list[Path
             "source checkout: run it from a clone of the repository."
         )
     return paths
-
-
-@contextlib.contextmanager
-def demo_environment() -> Iterator[dict[str, str]]:
-    """Serve the demo store and yield the variables that point a kernel at it.
-
-    The sandbox runs in a background thread of this process; the cache goes to a temporary
-    folder, so every run loads the same demo data afresh. Both go away on exit.
-    """
-    from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox
-
-    with tempfile.TemporaryDirectory(prefix="selorax-cache-") as cache, Sandbox() as base_url:
-        yield {
-            "SELORAX_BASE_URL": base_url,
-            "SELORAX_TOKEN": DEMO_TOKEN,
-            "SELORAX_CACHE_DIR": cache,
-        }
 
 
 def kernel_environment(store: Mapping[str, str]) -> dict[str, str]:

@@ -11,7 +11,8 @@
 The store is the one :func:`selorax_analytics.connect` finds (the embedded demo store when
 nothing is configured) or the ``client`` passed in; the kernels get its address and credential
 through their environment, never through the notebooks. With no ``as_of`` the demo store is
-reported on :data:`~selorax_analytics.sandbox.DEMO_AS_OF` and a real store on today (Asia/Dhaka).
+reported on its own last day and a real store on today (Asia/Dhaka); see
+:func:`selorax_analytics.connection.default_as_of`.
 
 The folder: a new or empty folder is filled; a folder holding an earlier report (only the files
 a report writes: ``index.html``, ``summary.json``, ``NN_topic.html`` pages, ``exports/``) gets
@@ -21,13 +22,12 @@ replaced, nothing else is touched. No file is ever deleted, and one an earlier r
 this one does not (a notebook since removed) stays. Every file is written atomically and
 readable by its owner only (``0600``), as the exports are.
 
-``python -m selorax_analytics.report.build --execute-notebooks`` re-executes the committed notebooks
-in place on the demo store, on purpose, after a change that moves their numbers.
+:func:`execute_notebooks` (``selorax-analytics notebooks``) re-executes the committed notebooks in
+place on the demo store, on purpose, after a change that moves their numbers.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import json
@@ -43,7 +43,8 @@ import pandas as pd
 from selorax_analytics._dates import iso_timestamp
 from selorax_analytics._files import write_file
 from selorax_analytics._version import __version__
-from selorax_analytics.exceptions import OutputExistsError, ReportError
+from selorax_analytics.connection import connect, default_as_of, demo_environment, is_demo_store
+from selorax_analytics.exceptions import ReportError
 from selorax_analytics.exports.segments import ExportFormat
 from selorax_analytics.report import _notebooks
 from selorax_analytics.report._folder import check_folder
@@ -81,8 +82,8 @@ def build_report(
         Folder to write into: created if missing; an earlier report in it is replaced. A folder
         holding other files is refused unless ``overwrite``.
     as_of
-        Last day of the analysis (date string, date or Timestamp). Default: the demo store's
-        :data:`~selorax_analytics.sandbox.DEMO_AS_OF`, or today in Asia/Dhaka for a real store.
+        Last day of the analysis (date string, date or Timestamp). Default: the demo store's own
+        last day (2026-07-01), or today in Asia/Dhaka for a real store.
     client
         The store to report on; default :func:`selorax_analytics.connect` (the environment,
         else the embedded demo store).
@@ -115,15 +116,13 @@ def build_report(
     >>> build_report("report")  # doctest: +SKIP
     PosixPath('report/index.html')
     """
-    from selorax_analytics.api.client import connect
-
     out = Path(out_dir)
     paths = _notebooks.notebook_paths() if notebooks is None else [Path(p) for p in notebooks]
     given = None if as_of is None else _day(as_of)
     check_folder(out, [p.stem for p in paths], overwrite=overwrite)
     client = client if client is not None else connect()
-    demo = _is_demo(client)
-    day = given or _default_day(demo)
+    demo = is_demo_store(client)
+    day = given or default_as_of(client)
     out.mkdir(parents=True, exist_ok=True)
     secrets = [s for s in (client.credentials.token, client.credentials.client_secret) if s]
     with _kernel_store(client, demo) as store:
@@ -144,15 +143,6 @@ def _write_page(path: Path, text: str) -> None:
     write_file(path, text.encode("utf-8"), overwrite=True)
 
 
-def _is_demo(client: Client) -> bool:
-    from selorax_analytics.sandbox import DEMO_CLIENT_ID, DEMO_TOKEN
-
-    creds = client.credentials
-    return client.cache_namespace == "embedded-sandbox" or (
-        creds.token == DEMO_TOKEN or creds.client_id == DEMO_CLIENT_ID
-    )
-
-
 def _day(as_of: object) -> str:
     """The Asia/Dhaka calendar day of ``as_of`` (ISO 8601 text, date, datetime, Timestamp)."""
     from selorax_analytics.analytics._frames import TIMEZONE
@@ -161,12 +151,6 @@ def _day(as_of: object) -> str:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert(TIMEZONE)
     return f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
-
-
-def _default_day(demo: bool) -> str:
-    from selorax_analytics.sandbox import DEMO_AS_OF
-
-    return DEMO_AS_OF if demo else pd.Timestamp.now(tz="Asia/Dhaka").strftime("%Y-%m-%d")
 
 
 @contextlib.contextmanager
@@ -307,52 +291,10 @@ def execute_notebooks(
     from tqdm.auto import tqdm
 
     paths = _notebooks.notebook_paths() if notebooks is None else [Path(p) for p in notebooks]
-    with _notebooks.demo_environment() as store:
+    with demo_environment() as store:
         env = _notebooks.kernel_environment(store)
         for path in tqdm(paths, desc="notebooks", unit="notebook", disable=not progress):
             nb = _notebooks.read(path)
             _notebooks.execute(nb, name=path.name, cwd=path.parent, env=env)
             _notebooks.write(_notebooks.strip_run_details(nb), path)
     return paths
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m selorax_analytics.report.build [--out DIR] [--as-of DATE] [--execute-notebooks]``."""
-    from selorax_analytics.exceptions import SeloraxError
-
-    parser = argparse.ArgumentParser(
-        prog="python -m selorax_analytics.report.build",
-        description="Build the HTML report, or re-execute the committed notebooks.",
-    )
-    parser.add_argument("--out", default="report", help="folder to write (default: report)")
-    parser.add_argument("--as-of", help="last day of the analysis, YYYY-MM-DD")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="also write into a folder holding other files"
-    )
-    parser.add_argument(
-        "--execute-notebooks",
-        action="store_true",
-        help="re-execute notebooks/*.ipynb in place on the demo store (then review and commit)",
-    )
-    args = parser.parse_args(argv)
-    try:
-        if args.execute_notebooks:
-            for path in execute_notebooks(progress=not args.no_progress):
-                print(f"executed {path}")
-            return 0
-        index = build_report(
-            args.out, as_of=args.as_of, progress=not args.no_progress, overwrite=args.overwrite
-        )
-        print(index)
-    except OutputExistsError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except SeloraxError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from selorax_analytics.api import _headers, _pacing
 from selorax_analytics.api import _transport as _http
 from selorax_analytics.api._credentials import Credentials
-from selorax_analytics.api.client import Client, connect
+from selorax_analytics.api.client import Client
+from selorax_analytics.connection import connect
 from selorax_analytics.exceptions import (
     AuthenticationError,
     ConflictError,

@@ -153,7 +153,7 @@ def test_committed_notebook_is_executed_without_errors(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     counts = [c.execution_count for c in code]
     assert counts == list(range(1, len(code) + 1)), (
-        "re-execute: python -m selorax_analytics.report.build --execute-notebooks"
+        "re-execute: .venv/bin/selorax-analytics notebooks"
     )
     outputs = [o for c in code for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]

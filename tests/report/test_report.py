@@ -16,9 +16,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import selorax_analytics as sa
+from selorax_analytics.cli import main
 from selorax_analytics.exceptions import OutputExistsError, ReportError
 from selorax_analytics.report._folder import check_folder
-from selorax_analytics.report.build import REPORT_EXPORT_FORMATS, _notebooks, build_report, main
+from selorax_analytics.report.build import REPORT_EXPORT_FORMATS, _notebooks, build_report
 from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_TOKEN
 
 QUICKSTART = _notebooks.NOTEBOOK_DIR / "01_quickstart.ipynb"
@@ -198,10 +199,13 @@ def test_secrets_are_masked():
     assert masked == "token sx_at_...3a9c and secret sx_secret_...1e08"
 
 
-def test_main_reports_errors_in_one_line(capsys, tmp_path):
-    assert main(["--out", str(tmp_path / "r"), "--as-of", "soon", "--no-progress"]) == 1
+def test_the_report_command_refuses_a_bad_as_of_in_one_line(capsys, tmp_path):
+    out = tmp_path / "r"
+    assert main(["report", "--out", str(out), "--as-of", "soon", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: `as_of` is not a date: got 'soon'") and len(err.splitlines()) == 1
+    assert err.startswith("selorax-analytics report: error: argument --as-of: ")
+    assert "'soon'" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_kernels_run_on_this_python_whatever_kernelspec_is_installed(tmp_path, monkeypatch):
@@ -255,7 +259,7 @@ def test_a_folder_holding_other_files_is_refused_before_anything_runs(tmp_path, 
     (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(OutputExistsError, match="is a file"):
         build_report(tmp_path / "file", overwrite=True, progress=False, notebooks=[QUICKSTART])
-    assert main(["--out", str(out), "--no-progress"]) == 2
+    assert main(["report", "--out", str(out), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.splitlines()) == 1 and "notes.txt" in err
 
@@ -314,3 +318,44 @@ def test_what_counts_as_an_earlier_report(tmp_path):
     (out / "exports").write_text("a file where the exports folder goes", encoding="utf-8")
     with pytest.raises(OutputExistsError, match="exports"):
         check_folder(out, [], overwrite=False)
+
+
+# --- selorax-analytics notebooks: re-executing the committed notebooks -------------------------
+
+
+def test_the_notebooks_command_re_executes_in_place_on_a_fresh_demo_store(
+    tmp_path, monkeypatch, capsys
+):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    path = _notebook(
+        folder,
+        "01_store.ipynb",
+        "import selorax_analytics as sa\nclient = sa.connect()",
+        "client.get_store()['store_id'], client.credentials.token == 'sx_at_demo22fullaccess7f3a9c'",
+    )
+    (folder / "notes.ipynb").write_text("not a numbered notebook", encoding="utf-8")
+    monkeypatch.setattr(_notebooks, "NOTEBOOK_DIR", folder)
+    monkeypatch.setenv("SELORAX_TOKEN", "sx_at_a_real_store_never_used_here")
+
+    assert main(["notebooks", "--no-progress"]) == 0
+    assert capsys.readouterr().out == f"executed {path}\n"
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == [1, 2, 3]
+    assert code[-1].outputs[0]["data"]["text/plain"] == "(22, True)"
+    assert all("execution" not in c.metadata for c in nb.cells)  # run details stripped
+    assert (folder / "notes.ipynb").read_text(encoding="utf-8") == "not a numbered notebook"
+
+
+def test_the_notebooks_command_without_notebooks_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_notebooks, "NOTEBOOK_DIR", tmp_path)
+    assert main(["notebooks", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: No notebooks (NN_topic.ipynb) in ") and err.count("\n") == 1
+
+
+def test_the_notebooks_command_takes_none_of_the_report_s_options(capsys):
+    assert main(["notebooks", "--out", "report"]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --out report" in err and len(err.splitlines()) == 1

@@ -462,3 +462,20 @@ def test_the_installed_command_prints_no_traceback(tmp_path, options, status, na
     assert done.returncode == status, done.stderr
     assert "Traceback" not in done.stderr
     assert named in _error_line(done.stderr)
+
+
+# -- the sandbox's own runner, from plain values (the parser lives in cli/_sandbox.py) -----------
+def test_build_from_plain_values_adds_the_tokens_given():
+    from selorax_analytics.sandbox import command
+
+    sandbox = command.build(port=0, customers=5, tokens=["sx_at_mine_0042:22:read:orders"])
+    credential = sandbox.state.tokens["sx_at_mine_0042"]
+    assert (credential.store_id, set(credential.scopes)) == (22, {"read:orders"})
+
+
+def test_run_from_plain_values_refuses_a_bad_token_in_one_line(capsys):
+    from selorax_analytics.sandbox import command
+
+    assert command.run(port=0, customers=5, tokens=["no-store-id"]) == 2
+    line = _error_line(capsys.readouterr().err)
+    assert line.startswith("selorax-analytics sandbox: error: --token 'no-store-id'")
