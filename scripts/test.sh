@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, format, types, unit and integration tests, the notebooks (nbval)
-# and the browser test. Extra arguments go to pytest.
+# The whole test suite: lint, format, types, the import walls (import-linter), unit and
+# integration tests, the notebooks (nbval) and the browser test. Extra arguments go to pytest.
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing Debian's chromium for the browser test" >&2
@@ -8,4 +8,5 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
 fi
 echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy"; mypy selorax_analytics
+echo "== import walls"; lint-imports
 echo "== pytest"; pytest "$@"
