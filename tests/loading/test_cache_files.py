@@ -212,3 +212,32 @@ def test_journal_lines_that_are_not_pages_are_skipped(tmp_path, junk):
     for key, (total, records) in pages.items():
         assert isinstance(key, str) and isinstance(total, int)
         assert all(isinstance(r, dict) for r in records)
+
+
+def test_the_cache_module_only_touches_disk():
+    """``loading/cache.py`` imports nothing of the API (no client, no transport, no lookup)."""
+    import ast
+
+    from selorax_analytics.loading import cache
+
+    tree = ast.parse(Path(cache.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "selorax_analytics.loading._history" in imported  # the walk saw the imports
+    assert not {m for m in imported if m and m.startswith("selorax_analytics.api")}
+    assert "selorax_analytics.loading._store" not in imported
+
+
+def test_a_plan_is_frozen_and_keyword_only():
+    from dataclasses import FrozenInstanceError
+
+    from selorax_analytics.loading._pipeline import Plan
+
+    with pytest.raises(TypeError):
+        Plan("customers", {})  # type: ignore[misc]
+    plan = Plan(kind="orders", params={"since": None}, defaults={"since": None})
+    with pytest.raises(FrozenInstanceError):
+        plan.kind = "customers"  # type: ignore[misc]
+    assert plan.name == "orders"  # the default parameters: cached under the kind alone
+    other = Plan(kind="orders", params={"since": "2026-01-01T00:00:00Z"}, defaults=plan.params)
+    assert other.name.startswith("orders-") and len(other.name) == len("orders-") + 10
