@@ -1,12 +1,17 @@
-"""Shared fixtures: a clean environment, a private cache, closed figures, a seeded RNG."""
+"""Shared fixtures: a clean environment, a private cache, closed figures, a seeded RNG, sandboxes."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from selorax_analytics.sandbox import Sandbox
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -53,6 +58,52 @@ def demo_frames(demo_store):
     from selorax_analytics.sandbox.generator import api_frames
 
     return api_frames(demo_store)
+
+
+class SandboxFactory:
+    """Starts sandboxes over real HTTP on 127.0.0.1 and stops every one it started at the end.
+
+    ``factory(customers=600)`` is a fresh store of its own; the other keywords are
+    :class:`~selorax_analytics.sandbox.Sandbox`'s (``faults=``, ``tokens=``, ``money_as_strings=``,
+    ``data=``, ``seed=``). ``customers`` is required: the 5,000-person demo store is the
+    session's ``sandbox``.
+    """
+
+    def __init__(self) -> None:
+        self._running: list[Sandbox] = []
+
+    def __call__(self, *, customers: int, **options: Any) -> Sandbox:
+        from selorax_analytics.sandbox import Sandbox
+
+        server = Sandbox(customers=customers, **options)
+        self._running.append(server)
+        server.start()
+        return server
+
+    def stop_all(self) -> None:
+        while self._running:
+            self._running.pop().stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox_factory() -> Iterator[SandboxFactory]:
+    """Sandboxes of the module's own (tests that write to a store, or change its faults).
+
+    Each call starts a fresh store with the given options; all of them stop when the module's
+    tests are done. For a store per test, call it from a function-scoped fixture through
+    ``fresh_sandbox_factory``.
+    """
+    factory = SandboxFactory()
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def fresh_sandbox_factory() -> Iterator[SandboxFactory]:
+    """Like ``sandbox_factory``, but every store it starts stops when the test is done."""
+    factory = SandboxFactory()
+    yield factory
+    factory.stop_all()
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -63,9 +64,15 @@ class Decision:
 
 
 class FaultInjector:
-    """Draws a :class:`Decision` per request; thread-safe."""
+    """Draws a :class:`Decision` per request; thread-safe.
 
-    def __init__(self, faults: Faults | None = None) -> None:
+    ``clock`` (seconds, monotonic) times the rate-limit windows; tests pass their own.
+    """
+
+    def __init__(
+        self, faults: Faults | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[float, int]] = {}
         self.configure(faults or Faults())
@@ -94,7 +101,7 @@ class FaultInjector:
         return decision
 
     def _rate(self, key: str, decision: Decision, limit: int, window: float) -> None:
-        now = time.monotonic()
+        now = self.clock()
         start, used = self._windows.get(key, (now, 0))
         if now - start >= window:
             start, used = now, 0

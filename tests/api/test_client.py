@@ -33,19 +33,15 @@ from selorax_analytics.sandbox import (
     DEMO_CLIENT_SECRET,
     DEMO_TOKEN,
     Credential,
-    Sandbox,
 )
 
 SECRET_TOKEN = "sx_at_QQzz9Distinctive4471Secret"
 
 
 @pytest.fixture(scope="module")
-def writable():
+def writable(sandbox_factory):
     """A small store of this module's own (tests here create and delete customers)."""
-    server = Sandbox(customers=300, tokens={SECRET_TOKEN: Credential("secret", 22)})
-    server.start()
-    yield server
-    server.stop()
+    return sandbox_factory(customers=300, tokens={SECRET_TOKEN: Credential("secret", 22)})
 
 
 @pytest.fixture

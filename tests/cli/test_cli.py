@@ -43,12 +43,12 @@ def _command() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def store(tmp_path_factory, sandbox_factory):
     """A sandbox of its own (hostile customers are written to it) and a shared cache."""
-    from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox, api_frames, generate_store
+    from selorax_analytics.sandbox import DEMO_TOKEN, api_frames, generate_store
 
-    server = Sandbox(customers=CUSTOMERS)
-    url = server.start()
+    server = sandbox_factory(customers=CUSTOMERS)
+    url = server.base_url
     created = {}
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
         for i, (name, phone, e164) in enumerate(HOSTILE):
@@ -65,10 +65,9 @@ def store(tmp_path_factory):
         "SELORAX_TOKEN": DEMO_TOKEN,
         "SELORAX_CACHE_DIR": str(tmp_path_factory.mktemp("cli-cache")),
     }
-    yield SimpleNamespace(
+    return SimpleNamespace(
         url=url, env=env, hostile=created, customers=customers, orders=orders, server=server
     )
-    server.stop()
 
 
 def run(store, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

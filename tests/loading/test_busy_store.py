@@ -22,11 +22,8 @@ CUSTOMERS = 1500  # about 1,800 customers with guests: 8 pages
 
 
 @pytest.fixture
-def server():
-    sandbox = Sandbox(customers=CUSTOMERS)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+def server(fresh_sandbox_factory):
+    return fresh_sandbox_factory(customers=CUSTOMERS)
 
 
 def store_names(server: Sandbox) -> dict[int, str]:

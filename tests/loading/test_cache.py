@@ -23,7 +23,6 @@ from selorax_analytics.sandbox import (
     DEMO_TOKEN,
     SECOND_STORE_TOKEN,
     Credential,
-    Sandbox,
     api_frames,
     generate_store,
 )
@@ -33,12 +32,9 @@ SECRET_TOKEN = "sx_at_CacheCanary7Zq31Unique"
 
 
 @pytest.fixture
-def store():
+def store(fresh_sandbox_factory):
     """A fresh small store per test (tests here change it)."""
-    server = Sandbox(customers=SMALL, tokens={SECRET_TOKEN: Credential("canary", 22)})
-    server.start()
-    yield server
-    server.stop()
+    return fresh_sandbox_factory(customers=SMALL, tokens={SECRET_TOKEN: Credential("canary", 22)})
 
 
 @pytest.fixture(scope="module")
@@ -205,12 +201,9 @@ def test_lookups_of_several_tokens_run_together_and_all_are_remembered(store, tm
 
 
 @pytest.fixture(scope="module")
-def unchanged():
+def unchanged(sandbox_factory):
     """A small store shared by the tests that only read it."""
-    server = Sandbox(customers=SMALL)
-    server.start()
-    yield server
-    server.stop()
+    return sandbox_factory(customers=SMALL)
 
 
 class FlakyStoreLookup(httpx.HTTPTransport):

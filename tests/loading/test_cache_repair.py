@@ -24,17 +24,16 @@ from selorax_analytics.exceptions import CacheError
 from selorax_analytics.loading._store import cache_dir_for
 from selorax_analytics.loading.cache import Entry
 from selorax_analytics.loading.loaders import load_customers, load_orders, load_store
-from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox, api_frames, generate_store
+from selorax_analytics.sandbox import DEMO_TOKEN, api_frames, generate_store
 
 SMALL = 600
 USER_FILE = "my-notes.txt"
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(sandbox_factory):
     """A small store over real HTTP, shared by the module's tests (none of them changes it)."""
-    with Sandbox(customers=SMALL) as base_url:
-        yield base_url
+    return sandbox_factory(customers=SMALL).base_url
 
 
 @pytest.fixture(scope="module")
@@ -251,12 +250,9 @@ def test_a_folder_with_content_is_moved_aside_never_deleted(demo, store_frames, 
 
 
 @pytest.fixture
-def changed_store():
+def changed_store(fresh_sandbox_factory):
     """A small store of its own (these tests change it)."""
-    server = Sandbox(customers=300)
-    server.start()
-    yield server
-    server.stop()
+    return fresh_sandbox_factory(customers=300)
 
 
 def convert_a_guest(server, client) -> int:

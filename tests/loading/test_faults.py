@@ -14,7 +14,6 @@ from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
     DEMO_TOKEN,
     Faults,
-    Sandbox,
     api_frames,
     generate_store,
 )
@@ -23,11 +22,8 @@ SMALL = 800
 
 
 @pytest.fixture(scope="module")
-def server():
-    sandbox = Sandbox(customers=SMALL)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+def server(sandbox_factory):
+    return sandbox_factory(customers=SMALL)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 
 import httpx
 import pandas as pd
@@ -16,7 +15,6 @@ from selorax_analytics.loading.loaders import load_customers, load_orders, load_
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
     DEMO_TOKEN,
-    Sandbox,
     api_frames,
     generate_store,
 )
@@ -26,11 +24,8 @@ API = "GET /api/apps/v1"
 
 
 @pytest.fixture(scope="module")
-def small():
-    server = Sandbox(customers=SMALL)
-    server.start()
-    yield server
-    server.stop()
+def small(sandbox_factory):
+    return sandbox_factory(customers=SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +164,7 @@ def test_offline_load_sends_no_page_early(small, tmp_path):
     small.reset_counts()
     with pytest.raises(CacheError, match="refresh='never'"):
         load_orders(client, cache=tmp_path, refresh="never", progress=False)
-    time.sleep(0.5)  # room for a page that went out in the background to arrive
+    # every page the client's workers took on has been answered (and counted by the store)
+    client.pool.shutdown(wait=True)
     # the store lookup names the (empty) cache folder; no list is read
     assert small.request_counts() == {(f"{API}/store", "demo-full"): 1}

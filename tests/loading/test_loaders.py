@@ -18,7 +18,6 @@ from selorax_analytics.loading.loaders import load_customers, load_orders
 from selorax_analytics.sandbox import (
     CUSTOMERS_ONLY_TOKEN,
     DEMO_TOKEN,
-    Sandbox,
     api_frames,
     generate_store,
 )
@@ -30,11 +29,8 @@ PER_CUSTOMER = "GET /api/apps/v1/customers/{id}/orders"
 
 
 @pytest.fixture(scope="module")
-def small():
-    server = Sandbox(customers=SMALL)
-    server.start()
-    yield server
-    server.stop()
+def small(sandbox_factory):
+    return sandbox_factory(customers=SMALL)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,12 @@ never a browser download. The screenshot goes to ``artifacts/rfm_dashboard.png``
 from __future__ import annotations
 
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,18 @@ def voila(sandbox, tmp_path_factory):
         ],
         cwd=NOTEBOOK.parent,
         env=env,
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
     )
     url = f"http://127.0.0.1:{port}/"
+    said: queue.Queue[str] = queue.Queue()
+    copier = threading.Thread(target=_copy_output, args=(server, log, said), daemon=True)
+    copier.start()
     try:
-        _wait_until_serving(url, server, log)
+        _wait_until_serving(url, server, log, said)
         yield url
     finally:
         server.terminate()
@@ -83,23 +90,44 @@ def voila(sandbox, tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        copier.join(timeout=20)
+        if server.stdout is not None:
+            server.stdout.close()
         log.close()
 
 
-def _wait_until_serving(url: str, server: subprocess.Popen, log) -> None:
-    """Until the port accepts connections (a GET of the page would start a kernel)."""
-    port = int(url.rstrip("/").rsplit(":", 1)[1])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"Voila exited with {server.returncode}:\n{log.read()[-3000:]}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.25)
+#: What Voila logs once its port accepts connections, its URL on the next line
+#: (``voila/app.py``, ``Voila.listen``).
+SERVING = "Voilà is running at:"
+
+
+def _copy_output(server: subprocess.Popen, log, said: queue.Queue[str]) -> None:
+    """Copy Voila's output to the log; put the URL it says it serves at, or ``""`` at its end."""
+    assert server.stdout is not None
+    announced = False
+    for line in server.stdout:
+        log.write(line)
+        log.flush()
+        if announced:
+            said.put(line.strip())
+        announced = SERVING in line
+    said.put("")
+
+
+def _wait_until_serving(url: str, server: subprocess.Popen, log, said: queue.Queue[str]) -> None:
+    """Until Voila says it serves ``url`` (a GET of the page would start a kernel)."""
+    try:
+        served = said.get(timeout=60)
+    except queue.Empty:
+        served = None
+    if served is not None and served.split("?")[0] == url:
+        return
     log.seek(0)
-    pytest.fail(f"Voila did not listen on {url} within 60 s:\n{log.read()[-3000:]}")
+    if served == "":
+        server.wait(timeout=20)
+        pytest.fail(f"Voila exited with {server.returncode}:\n{log.read()[-3000:]}")
+    where = "nothing" if served is None else served
+    pytest.fail(f"Voila did not say it serves {url} within 60 s ({where}):\n{log.read()[-3000:]}")
 
 
 def test_changing_the_segment_changes_the_table_and_the_plot(voila):

@@ -53,12 +53,9 @@ def expected(demo_store):
 
 
 @pytest.fixture(scope="module")
-def small():
+def small(sandbox_factory):
     """A private 500-person store for tests that write."""
-    server = Sandbox(customers=500)
-    server.start()
-    yield server
-    server.stop()
+    return sandbox_factory(customers=500)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from selorax_analytics.sandbox import (
     SECOND_STORE_ID,
     SECOND_STORE_TOKEN,
     Credential,
-    Sandbox,
 )
 from tests._sandbox_helpers import PREFIX, bearer, check_error, client_credentials
 
@@ -22,13 +21,10 @@ ORDERS_ONLY = "sx_at_orders_only"
 
 
 @pytest.fixture(scope="module")
-def small():
+def small(sandbox_factory):
     """A private 40-person store with an extra ``read:orders`` token, for tests that write."""
     extra = {ORDERS_ONLY: Credential("orders-only", DEMO_STORE_ID, frozenset({"read:orders"}))}
-    server = Sandbox(customers=40, tokens=extra)
-    server.start()
-    yield server
-    server.stop()
+    return sandbox_factory(customers=40, tokens=extra)
 
 
 def _raw(sandbox, headers: dict[str, str]) -> httpx.Client:

@@ -17,11 +17,8 @@ from tests._sandbox_helpers import PREFIX, bearer, check_error, client_credentia
 
 
 @pytest.fixture(scope="module")
-def server():
-    sandbox = Sandbox(customers=500)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+def server(sandbox_factory):
+    return sandbox_factory(customers=500)
 
 
 @pytest.fixture
@@ -88,7 +85,9 @@ def test_jitter_spreads_the_latency(faulty):
 
 
 # -- rate limit -----------------------------------------------------------------------------
-def test_rate_limit_answers_429_with_headers(faulty):
+def test_rate_limit_answers_429_with_headers(faulty, monkeypatch):
+    now = [100.0]  # the rate-limit windows' clock, moved by hand
+    monkeypatch.setattr(faulty.state.injector, "clock", lambda: now[0])
     faulty.faults = Faults(rate_limit=4, rate_window=0.5)
     with bearer(faulty.base_url) as client:
         responses = [client.get("/customers?limit=1") for _ in range(7)]
@@ -106,8 +105,10 @@ def test_rate_limit_answers_429_with_headers(faulty):
         # Another credential has its own budget.
         with client_credentials(faulty.base_url) as other:
             assert other.get("/customers?limit=1").status_code == 200
-        # After the window the budget is back.
-        time.sleep(0.55)
+        # Within the window it stays spent; after the window the budget is back.
+        now[0] += 0.25
+        assert client.get("/customers?limit=1").status_code == 429
+        now[0] += 0.25
         again = client.get("/customers?limit=1")
         assert again.status_code == 200 and again.headers["X-RateLimit-Remaining"] == "3"
 

@@ -34,11 +34,8 @@ HUGE = "9" * 4301  # one digit past Python's int() limit
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Sandbox]:
-    sandbox = Sandbox(customers=200)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+def server(sandbox_factory) -> Sandbox:
+    return sandbox_factory(customers=200)
 
 
 @pytest.fixture(scope="module")
