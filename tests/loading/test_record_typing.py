@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 
 from selorax_analytics.exceptions import DataError
-from selorax_analytics.loading._typing import (  # _utc_millis: see test_time_fast_form_against_pandas
+from selorax_analytics.loading._columns import _utc_millis  # see test_time_fast_form_against_pandas
+from selorax_analytics.loading._typing import (
     KINDS,
-    _utc_millis,
     fast_frame,
     general_frame,
     to_frame,
