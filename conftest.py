@@ -42,7 +42,8 @@ def _runs_notebooks(config: pytest.Config) -> bool:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not _runs_notebooks(session.config):
         return
-    from selorax_analytics.report._notebooks import STORE_VARIABLES, demo_environment
+    from selorax_analytics.connection import demo_environment
+    from selorax_analytics.report._notebooks import STORE_VARIABLES
 
     store = _STACK.enter_context(demo_environment())
     for name in (*STORE_VARIABLES, "SELORAX_CACHE_DIR"):

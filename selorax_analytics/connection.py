@@ -29,8 +29,6 @@ import pandas as pd
 from selorax_analytics.api.client import Client
 from selorax_analytics.exceptions import AuthenticationError
 
-#: The folder name the embedded demo store's cache goes under (its port changes every run).
-EMBEDDED_DEMO_NAMESPACE = "embedded-sandbox"
 #: The time zone whose calendar day "today" means for a real store.
 STORE_TIMEZONE = "Asia/Dhaka"
 
@@ -103,7 +101,6 @@ def connect(**options: Any) -> Client:
 
     client = Client(_embedded_sandbox(), token=DEMO_TOKEN, **options)
     client.embedded_demo = True
-    client.cache_namespace = EMBEDDED_DEMO_NAMESPACE
     return client
 
 

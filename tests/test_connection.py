@@ -12,6 +12,7 @@ import pytest
 import selorax_analytics as sa
 from selorax_analytics import connection
 from selorax_analytics.api.client import Client
+from selorax_analytics.loading._store import EMBEDDED_DEMO_FOLDER, host_dir
 
 PACKAGE = Path(sa.__file__).parent
 #: The demo store's own last day, as docs/notebooks.md states it.
@@ -31,15 +32,21 @@ def test_sa_connect_is_the_connection_module_s(no_settings):
     assert sa.connect is connection.connect
 
 
-def test_the_embedded_demo_store_is_flagged_and_keeps_its_cache_folder_name(no_settings):
+def test_the_embedded_demo_store_is_flagged_and_keeps_its_cache_folder_name(no_settings, tmp_path):
     client = sa.connect(timeout=5.0)
+    same_url = Client(client.base_url, token=DEMO_TOKEN)
     try:
         assert client.embedded_demo is True
-        assert client.cache_namespace == "embedded-sandbox"
+        # one folder whatever port the sandbox listens on, not the host the client talks to
+        folder = host_dir(client, tmp_path)
+        assert folder == tmp_path / EMBEDDED_DEMO_FOLDER
+        assert client.base_url.rsplit(":", 1)[-1] not in folder.name
+        assert host_dir(same_url, tmp_path) != folder
         assert connection.is_demo_store(client)
         assert connection.default_as_of(client) == DEMO_DAY
         assert client.get_store()["store_id"] == 22
     finally:
+        same_url.close()
         client.close()
 
 
@@ -48,7 +55,7 @@ def test_a_configured_client_is_not_the_embedded_demo(monkeypatch):
     monkeypatch.setenv("SELORAX_BASE_URL", "http://127.0.0.1:9")
     client = sa.connect()
     try:
-        assert client.embedded_demo is False and client.cache_namespace is None
+        assert client.embedded_demo is False
         assert not connection.is_demo_store(client)
     finally:
         client.close()

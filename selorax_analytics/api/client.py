@@ -177,7 +177,6 @@ class Client:
         self.max_concurrency = max_concurrency
         #: True for the embedded demo store :func:`selorax_analytics.connect` starts.
         self.embedded_demo = False
-        self.cache_namespace: str | None = None
         limits = httpx.Limits(
             max_connections=max_concurrency, max_keepalive_connections=max_concurrency
         )

@@ -41,16 +41,9 @@ def _lookup_lock(key: str) -> threading.Lock:
         return _LOOKUPS.setdefault(key, threading.Lock())
 
 
-def is_embedded_demo(client: Client) -> bool:
-    """Whether ``client`` talks to the embedded demo store that :func:`connect` starts."""
-    return bool(getattr(client, "embedded_demo", False)) or (
-        getattr(client, "cache_namespace", None) == EMBEDDED_DEMO_FOLDER
-    )
-
-
 def host_dir(client: Client, cache: CacheOption = True) -> Path:
     """The folder under the cache root that holds the stores of ``client``'s API host."""
-    host = EMBEDDED_DEMO_FOLDER if is_embedded_demo(client) else client.host
+    host = EMBEDDED_DEMO_FOLDER if client.embedded_demo else client.host
     return cache_root(cache) / host.replace(":", "_").replace("/", "_")
 
 

@@ -22,8 +22,6 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 
-# the demo store for kernels: started by connection, the one place that starts a sandbox
-from selorax_analytics.connection import demo_environment as demo_environment
 from selorax_analytics.exceptions import ReportError
 
 #: The notebooks of a source checkout (``notebooks/`` next to the package).
