@@ -8,13 +8,16 @@ Exit codes: 0 success, 1 an API, data or file error (one line on stderr, no trac
 and the accepted form), or an ``--out`` path that exists without ``--overwrite``. Dates are ISO
 8601 only (``2026-07-01``), never guessed. Credentials come from the environment
 (``SELORAX_TOKEN``, ...) or options and are never printed.
+
+One parser, built here: the analytics subcommands are here, the store options and the
+command's client in ``_client``, ``report`` and ``notebooks`` in ``_report`` and ``sandbox`` in
+``_sandbox``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +29,9 @@ import pandas as pd
 from selorax_analytics import __version__
 from selorax_analytics._files import refuse_existing
 from selorax_analytics.cli import _options as options
+from selorax_analytics.cli._client import command_client, store_options
 from selorax_analytics.cli._output import emit
+from selorax_analytics.cli._report import add_notebooks, add_report
 from selorax_analytics.cli._sandbox import add_sandbox
 from selorax_analytics.connection import default_as_of
 from selorax_analytics.exceptions import OutputExistsError, SeloraxError
@@ -36,27 +41,6 @@ SEGMENT_MAPS = ("default", "with-lost")
 
 
 # --- option groups -----------------------------------------------------------------------------
-
-
-def _connection_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "store (default: the environment; with nothing set, the embedded demo store)"
-    )
-    group.add_argument("--base-url", help="API base URL (env SELORAX_BASE_URL)")
-    group.add_argument("--token", help="access token (env SELORAX_TOKEN); prefer the environment")
-    group.add_argument("--client-id", help="app client id (env SELORAX_CLIENT_ID)")
-    group.add_argument("--client-secret", help="app client secret (env SELORAX_CLIENT_SECRET)")
-    group.add_argument("--store-id", type=options.store_id, help="store id (env SELORAX_STORE_ID)")
-    group.add_argument(
-        "--cache-dir", type=options.path, help="cache folder (env SELORAX_CACHE_DIR)"
-    )
-    group.add_argument(
-        "--refresh",
-        choices=("auto", "full", "never"),
-        default="auto",
-        help="auto: serve a fresh cache, else update it; full: reload; never: offline",
-    )
-    group.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
 def _out_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -91,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sandbox(commands)
 
     fetch = commands.add_parser("fetch", help="load customers and orders into the local cache")
-    _connection_options(fetch)
+    store_options(fetch)
     _output_options(fetch, as_of=False)
     fetch.add_argument(
         "--since",
@@ -101,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(handler=_fetch)
 
     rfm = commands.add_parser("rfm", help="RFM segments: a summary, or one row per customer")
-    _connection_options(rfm)
+    store_options(rfm)
     _output_options(rfm)
     rfm.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
     rfm.add_argument("--customers", action="store_true", help="one row per customer")
@@ -109,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     rfm.set_defaults(handler=_rfm)
 
     cohorts = commands.add_parser("cohorts", help="cohort retention, revenue, orders or LTV")
-    _connection_options(cohorts)
+    store_options(cohorts)
     _output_options(cohorts)
     cohorts.add_argument("--period", choices=("M", "W", "Q"), default="M", help="cohort period")
     cohorts.add_argument("--by", choices=("first_order", "signup"), default="first_order")
@@ -120,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     cohorts.set_defaults(handler=_cohorts)
 
     guests = commands.add_parser("guests", help="guest checkouts and their conversion")
-    _connection_options(guests)
+    store_options(guests)
     _output_options(guests)
     guests.add_argument(
         "--window-days",
@@ -133,34 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     guests.set_defaults(handler=_guests)
 
     _add_export(commands)
-
-    report = commands.add_parser("report", help="build the HTML report of the store")
-    _connection_options(report)
-    report.add_argument(
-        "--as-of",
-        type=options.as_of_day,
-        help="last day of the analysis, YYYY-MM-DD (default: the demo's, or today)",
-    )
-    report.add_argument(
-        "--out", type=options.path, default="report", help="folder to write into (default: report)"
-    )
-    report.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="also write into a folder that holds other files (an earlier report is replaced "
-        "without it)",
-    )
-    report.set_defaults(handler=_report)
-
-    notebooks = commands.add_parser(
-        "notebooks",
-        help="re-execute the committed notebooks in place on the demo store",
-        description="Re-execute notebooks/NN_topic.ipynb of a source checkout in place, on a "
-        "fresh demo store, so their outputs show the current numbers; review and commit them "
-        "when the change is intended.",
-    )
-    notebooks.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    notebooks.set_defaults(handler=_notebooks)
+    add_report(commands)
+    add_notebooks(commands)
     return parser
 
 
@@ -186,7 +144,7 @@ def _add_export(commands: Any) -> None:
         help="region of local phone numbers (ISO 3166)",
     )
     export.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
-    _connection_options(export)
+    store_options(export)
     _output_options(export)
     export.set_defaults(handler=_export)
 
@@ -194,34 +152,10 @@ def _add_export(commands: Any) -> None:
 # --- data --------------------------------------------------------------------------------------
 
 
-def _client(args: argparse.Namespace) -> Any:
-    """The command's one client, made on first use; :func:`main` closes it."""
-    if getattr(args, "client", None) is None:
-        args.client = _new_client(args)
-    return args.client
-
-
-def _new_client(args: argparse.Namespace) -> Any:
-    import selorax_analytics as sa
-
-    if args.cache_dir:
-        os.environ["SELORAX_CACHE_DIR"] = str(Path(args.cache_dir).expanduser())
-    given = {
-        "token": args.token,
-        "client_id": args.client_id,
-        "client_secret": args.client_secret,
-        "store_id": args.store_id,
-    }
-    if args.base_url or any(v is not None for v in given.values()):
-        options = {k: v for k, v in given.items() if v is not None}
-        return sa.Client(args.base_url, **options)
-    return sa.connect()
-
-
 def _load(args: argparse.Namespace, *, orders_only: bool = False) -> tuple[Any, pd.DataFrame]:
     import selorax_analytics as sa
 
-    client = _client(args)
+    client = command_client(args)
     options = {"refresh": args.refresh, "progress": not args.no_progress}
     if orders_only:
         return None, sa.load_orders(client, **options)
@@ -232,7 +166,7 @@ def _as_of(args: argparse.Namespace) -> str:
     """``--as-of``; by default the demo store's own last day for the demo, else today."""
     if args.as_of:
         return str(args.as_of)
-    return default_as_of(_client(args))
+    return default_as_of(command_client(args))
 
 
 def _segment_map(name: str) -> Any:
@@ -249,7 +183,7 @@ def _fetch(args: argparse.Namespace) -> int:
     from selorax_analytics.loading._store import cache_dir_for
 
     start = time.perf_counter()
-    client = _client(args)
+    client = command_client(args)
     options = {"refresh": args.refresh, "progress": not args.no_progress, "since": args.since}
     customers, orders = sa.load_store(client, **options)
     seconds = time.perf_counter() - start
@@ -307,7 +241,7 @@ def _guests(args: argparse.Namespace) -> int:
 
     customers, orders = _load(args)
     as_of = _as_of(args)
-    history = sa.load_history(_client(args))
+    history = sa.load_history(command_client(args))
     result = sa.guest_conversion(
         customers, orders, as_of=as_of, window_days=args.window_days, history=history
     )
@@ -352,33 +286,6 @@ def _export(args: argparse.Namespace) -> int:
 
 def _without_out(args: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(args), "out": None})
-
-
-def _report(args: argparse.Namespace) -> int:
-    from selorax_analytics.report._folder import check_folder
-    from selorax_analytics.report._notebooks import notebook_paths
-    from selorax_analytics.report.build import build_report
-
-    # The folder first: refused before a store is started or asked.
-    stems = [p.stem for p in notebook_paths()]
-    check_folder(Path(args.out), stems, overwrite=args.overwrite)
-    path = build_report(
-        Path(args.out),
-        as_of=args.as_of,
-        client=_client(args),
-        progress=not args.no_progress,
-        overwrite=args.overwrite,
-    )
-    print(path)
-    return 0
-
-
-def _notebooks(args: argparse.Namespace) -> int:
-    from selorax_analytics.report.build import execute_notebooks
-
-    for path in execute_notebooks(progress=not args.no_progress):
-        print(f"executed {path}")
-    return 0
 
 
 # --- entry point -------------------------------------------------------------------------------

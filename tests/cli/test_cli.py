@@ -23,7 +23,7 @@ from selorax_analytics.cli._main import main
 CUSTOMERS = 600
 AS_OF = "2026-06-15"
 AFTER_NOW = str(pd.Timestamp.now(tz="Asia/Dhaka").date() + pd.Timedelta(days=1))
-SUBCOMMANDS = ("sandbox", "fetch", "rfm", "cohorts", "guests", "export", "report")
+SUBCOMMANDS = ("sandbox", "fetch", "rfm", "cohorts", "guests", "export", "report", "notebooks")
 #: Names a spreadsheet would run as formulas, each with a phone in a differently noisy format.
 HOSTILE = [
     ('=HYPERLINK("http://evil.example","click")', "+8801311111101", "+8801311111101"),

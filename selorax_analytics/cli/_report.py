@@ -1,0 +1,76 @@
+"""``selorax-analytics report`` and ``selorax-analytics notebooks``: the report's subcommands.
+
+``report`` builds the HTML report of a store into a folder (checked before any store is
+started or asked); ``notebooks`` re-executes the committed notebooks of a source checkout in
+place on a fresh demo store.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from selorax_analytics.cli import _options as options
+from selorax_analytics.cli._client import command_client, store_options
+
+
+def add_report(commands: Any) -> None:
+    """Add the ``report`` subcommand to the ``commands`` subparsers."""
+    report = commands.add_parser("report", help="build the HTML report of the store")
+    store_options(report)
+    report.add_argument(
+        "--as-of",
+        type=options.as_of_day,
+        help="last day of the analysis, YYYY-MM-DD (default: the demo's, or today)",
+    )
+    report.add_argument(
+        "--out", type=options.path, default="report", help="folder to write into (default: report)"
+    )
+    report.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="also write into a folder that holds other files (an earlier report is replaced "
+        "without it)",
+    )
+    report.set_defaults(handler=_report)
+
+
+def add_notebooks(commands: Any) -> None:
+    """Add the ``notebooks`` subcommand to the ``commands`` subparsers."""
+    notebooks = commands.add_parser(
+        "notebooks",
+        help="re-execute the committed notebooks in place on the demo store",
+        description="Re-execute notebooks/NN_topic.ipynb of a source checkout in place, on a "
+        "fresh demo store, so their outputs show the current numbers; review and commit them "
+        "when the change is intended.",
+    )
+    notebooks.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    notebooks.set_defaults(handler=_notebooks)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from selorax_analytics.report._folder import check_folder
+    from selorax_analytics.report._notebooks import notebook_paths
+    from selorax_analytics.report.build import build_report
+
+    # The folder first: refused before a store is started or asked.
+    stems = [p.stem for p in notebook_paths()]
+    check_folder(Path(args.out), stems, overwrite=args.overwrite)
+    path = build_report(
+        Path(args.out),
+        as_of=args.as_of,
+        client=command_client(args),
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
+    )
+    print(path)
+    return 0
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    from selorax_analytics.report.build import execute_notebooks
+
+    for path in execute_notebooks(progress=not args.no_progress):
+        print(f"executed {path}")
+    return 0
