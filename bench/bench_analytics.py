@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 import selorax_analytics as sa
-from selorax_analytics.sandbox.generator import DEMO_AS_OF, api_frames, generate_store
+from selorax_analytics.sandbox.frames import api_frames
+from selorax_analytics.sandbox.generator import DEMO_AS_OF, generate_store
 
 INVALID = "('cancelled', 'returned', 'failed')"
 

@@ -55,7 +55,7 @@ def demo_store():
 @pytest.fixture(scope="session")
 def demo_frames(demo_store):
     """``(customers, orders)`` of the demo store as the loader types them."""
-    from selorax_analytics.sandbox.generator import api_frames
+    from selorax_analytics.sandbox.frames import api_frames
 
     return api_frames(demo_store)
 

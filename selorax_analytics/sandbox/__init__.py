@@ -14,12 +14,12 @@ from selorax_analytics.sandbox.auth import (
     Credential,
 )
 from selorax_analytics.sandbox.faults import Faults
+from selorax_analytics.sandbox.frames import api_frames
 from selorax_analytics.sandbox.generator import (
     DEMO_AS_OF,
     DEMO_STORE_ID,
     SECOND_STORE_ID,
     Store,
-    api_frames,
     generate_store,
 )
 from selorax_analytics.sandbox.server import Sandbox

@@ -20,16 +20,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from selorax_analytics.sandbox.frames import customer_totals
 from selorax_analytics.sandbox.generator import (
-    CUSTOMER_COLUMNS,
     DEFAULT_CUSTOMERS,
     DEFAULT_SEED,
-    ITEM_COLUMNS,
-    ORDER_COLUMNS,
     Store,
-    customer_totals,
     generate_store,
 )
+from selorax_analytics.sandbox.names import CUSTOMER_COLUMNS, ITEM_COLUMNS, ORDER_COLUMNS
 
 
 def _taka(frame: pd.DataFrame) -> pd.DataFrame:

@@ -32,30 +32,30 @@ payment                    ``PAYMENT_WEIGHTS`` (mostly cash on delivery)
 money                      integer paisa underneath, so ``grand_total = sub_total + tax +
                            shipping - discount`` holds exactly; 1 to 6 line items an order
 =========================  =====================================================================
+
+This module draws the people, their orders and the orders' lifecycle; how a person's name,
+phone, e-mail and address are written is in :mod:`~selorax_analytics.sandbox.contacts`, line
+items and amounts in :mod:`~selorax_analytics.sandbox.money`, and the typed frames a load
+returns (:func:`~selorax_analytics.sandbox.frames.api_frames`) in
+:mod:`~selorax_analytics.sandbox.frames`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from selorax_analytics.sandbox.frames import typed_customers, typed_orders
-from selorax_analytics.sandbox.names import (
-    CITIES,
-    CITY_WEIGHTS,
-    CUSTOMER_COLUMNS,
-    FAMILY_NAMES,
-    FEMALE_NAMES,
-    ITEM_COLUMNS,
-    MAIL_HOSTS,
-    MALE_NAMES,
-    ORDER_COLUMNS,
-    PRODUCTS,
-    ROAD_KINDS,
+from selorax_analytics.sandbox.contacts import (
+    draw_addresses,
+    draw_emails,
+    draw_names,
+    draw_phones,
+    noisy_phones,
 )
+from selorax_analytics.sandbox.money import draw_money, order_columns_paisa
+from selorax_analytics.sandbox.names import CUSTOMER_COLUMNS
 
 DEFAULT_SEED = 20240101
 DEFAULT_CUSTOMERS = 5_000
@@ -102,7 +102,8 @@ PAYMENT_WEIGHTS = {"cod": 0.74, "bkash": 0.13, "nagad": 0.08, "card": 0.05}
 class Store:
     """One generated store: customers, orders and line items with the API's field names.
 
-    Money columns are integer paisa (``*_paisa``) so sums are exact; :func:`api_frames`
+    Money columns are integer paisa (``*_paisa``) so sums are exact;
+    :func:`~selorax_analytics.sandbox.frames.api_frames`
     gives taka as the API sends it.
     """
 
@@ -164,85 +165,6 @@ def _repeat_orders(
     return buyers[owner[keep]], days[keep]
 
 
-def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Unique Bangladeshi mobile numbers ``01[3-9]XXXXXXXX`` as strings."""
-    numbers = rng.choice(700_000_000, size=n, replace=False) + 1_300_000_000
-    return np.char.add("0", numbers.astype(str)).astype(object)
-
-
-def _noisy(
-    rng: np.random.Generator,
-    phones: np.ndarray,
-    force: bool = False,
-    avoid: np.ndarray | None = None,
-) -> np.ndarray:
-    """Rewrite some phones the way people type them: ``+880``, spaces, dashes.
-
-    Where ``avoid`` gives another writing of the same number, the next style is taken instead,
-    so a duplicate person's two records never carry the same phone text.
-    """
-    out = phones.copy()
-    pick = np.ones(len(out), bool) if force else rng.uniform(size=len(out)) < PHONE_NOISE_SHARE
-    style = rng.integers(0, 4, size=len(out))
-    for i in np.flatnonzero(pick):
-        p = out[i]
-        styles = (
-            f"+880{p[1:]}",
-            f"{p[:5]}-{p[5:]}",
-            f"{p[:3]} {p[3:7]} {p[7:]}",
-            f"+880 {p[1:5]}-{p[5:]}",
-        )
-        out[i] = styles[style[i]]
-        if avoid is not None and out[i] == avoid[i]:
-            out[i] = styles[(style[i] + 1) % len(styles)]
-    return out
-
-
-def _names(rng: np.random.Generator, n: int) -> np.ndarray:
-    female = rng.uniform(size=n) < 0.48
-    given = np.where(
-        female,
-        np.array(FEMALE_NAMES, dtype=object)[rng.integers(0, len(FEMALE_NAMES), n)],
-        np.array(MALE_NAMES, dtype=object)[rng.integers(0, len(MALE_NAMES), n)],
-    )
-    family = np.array(FAMILY_NAMES, dtype=object)[rng.integers(0, len(FAMILY_NAMES), n)]
-    return given + " " + family
-
-
-def _emails(rng: np.random.Generator, names: np.ndarray, guest: np.ndarray) -> np.ndarray:
-    missing = rng.uniform(size=len(names)) < np.where(guest, 0.6, NO_EMAIL_SHARE - 0.1)
-    host = np.array(MAIL_HOSTS, dtype=object)[rng.integers(0, len(MAIL_HOSTS), len(names))]
-    digits = rng.integers(1, 999, size=len(names)).astype(str).astype(object)
-    local = np.char.lower(np.char.replace(names.astype(str), " ", ".")).astype(object)
-    mail = np.asarray(local + digits + "@" + host, dtype=object)
-    mail[missing] = None
-    return mail
-
-
-def _addresses(rng: np.random.Generator, n: int) -> np.ndarray:
-    cities = list(CITIES)
-    city = rng.choice(len(cities), size=n, p=CITY_WEIGHTS / CITY_WEIGHTS.sum())
-    area_pick = rng.integers(0, 100, size=n)
-    house = rng.integers(1, 200, size=n)
-    road = rng.integers(1, 40, size=n)
-    road_kind = rng.integers(0, len(ROAD_KINDS), size=n)
-    missing = rng.uniform(size=n) < 0.15
-    out = np.empty(n, dtype=object)
-    for i in range(n):
-        if missing[i]:
-            continue
-        areas = CITIES[cities[city[i]]]
-        out[i] = json.dumps(
-            {
-                "address": f"House {house[i]}, {ROAD_KINDS[road_kind[i]]} {road[i]}",
-                "city": cities[city[i]],
-                "area": areas[area_pick[i] % len(areas)],
-            },
-            ensure_ascii=False,
-        )
-    return out
-
-
 def _timestamps(days: np.ndarray) -> pd.DatetimeIndex:
     """Days since the start as UTC timestamps with millisecond precision."""
     ms = np.round(np.asarray(days, dtype=float) * 86_400_000).astype("int64")
@@ -283,9 +205,9 @@ def generate_store(
     records, orders = _records(rng, people, orders, first_user_id, store_id)
     orders = _lifecycle(rng, orders)
     orders.insert(1, "store_id", store_id)
-    item_frame, money = _money(rng, len(orders), first_order_id, items)
+    item_frame, money = draw_money(rng, len(orders), first_order_id, items)
     orders = pd.concat([orders, money], axis=1)
-    return Store(store_id, records, orders[_order_columns_paisa()], item_frame)
+    return Store(store_id, records, orders[order_columns_paisa()], item_frame)
 
 
 def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
@@ -328,14 +250,9 @@ def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _order_columns_paisa() -> list[str]:
-    money = {"sub_total", "tax", "shipping", "discount", "grand_total"}
-    return [f"{c}_paisa" if c in money else c for c in ORDER_COLUMNS]
-
-
 def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
     guest = rng.uniform(size=n) < GUEST_SHARE
-    names = _names(rng, n)
+    names = draw_names(rng, n)
     span = _history_days()
     first = _acquisition_days(rng, n)
     rng.shuffle(first)
@@ -347,9 +264,9 @@ def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "name": names,
-            "email": _emails(rng, names, guest),
-            "phone": _phones(rng, n),
-            "address_json": _addresses(rng, n),
+            "email": draw_emails(rng, names, np.where(guest, 0.6, NO_EMAIL_SHARE - 0.1)),
+            "phone": draw_phones(rng, n),
+            "address_json": draw_addresses(rng, n),
             "guest": guest,
             "buyer": buyer,
             "first_day": first,
@@ -411,7 +328,7 @@ def _records(
             "user_id": user_ids,
             "name": people["name"].to_numpy(),
             "email": people["email"].to_numpy(),
-            "phone": _noisy(rng, people["phone"].to_numpy()),
+            "phone": noisy_phones(rng, people["phone"].to_numpy(), PHONE_NOISE_SHARE),
             "address_json": people["address_json"].to_numpy(),
             "is_guest": (guest & ~converts).astype("int64"),
             "is_phone_verified": people["phone_verified"].to_numpy().astype("int64"),
@@ -428,9 +345,10 @@ def _records(
             "user_id": dup_ids,
             "name": people["name"].to_numpy()[dup],
             "email": np.full(len(dup), None, dtype=object),
-            "phone": _noisy(
+            "phone": noisy_phones(
                 rng,
                 people["phone"].to_numpy()[dup],
+                PHONE_NOISE_SHARE,
                 force=True,
                 avoid=main["phone"].to_numpy()[dup],
             ),
@@ -449,86 +367,3 @@ def _records(
     records.loc[later, "created_at"] = _timestamps(np.minimum(first + 60.0, span))
     records["updated_at"] = records[["created_at", "updated_at"]].max(axis=1)
     return records[CUSTOMER_COLUMNS], orders
-
-
-def _money(
-    rng: np.random.Generator, n: int, first_order_id: int, with_items: bool
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Line items and order amounts in paisa."""
-    n_items = rng.integers(1, 7, size=n)
-    n_items = np.where(rng.uniform(size=n) < 0.55, 1, n_items)
-    order_of = np.repeat(np.arange(n), n_items)
-    product = rng.integers(0, len(PRODUCTS), size=len(order_of))
-    base = np.array([p for _, p in PRODUCTS])[product]
-    price = (base * rng.uniform(0.85, 1.15, size=len(order_of))).round().astype("int64")
-    quantity = np.where(rng.uniform(size=len(order_of)) < 0.8, 1, rng.integers(2, 4, len(order_of)))
-    sub_total = np.bincount(order_of, weights=price * quantity, minlength=n).astype("int64")
-    tax = np.where(rng.uniform(size=n) < 0.1, (sub_total * 0.05).round(), 0).astype("int64")
-    shipping = np.where(rng.uniform(size=n) < 0.55, 6000, 12000).astype("int64")
-    discount_rate = np.where(rng.uniform(size=n) < 0.2, rng.uniform(0.05, 0.15, size=n), 0.0)
-    discount = (sub_total * discount_rate).round().astype("int64")
-    money = pd.DataFrame(
-        {
-            "sub_total_paisa": sub_total,
-            "tax_paisa": tax,
-            "shipping_paisa": shipping,
-            "discount_paisa": discount,
-            "grand_total_paisa": sub_total + tax + shipping - discount,
-        }
-    )
-    if not with_items:
-        return pd.DataFrame(columns=[*ITEM_COLUMNS[:5], "price_paisa", *ITEM_COLUMNS[6:]]), money
-    names = np.array([name for name, _ in PRODUCTS], dtype=object)[product]
-    variant = rng.integers(0, 3, size=len(order_of))
-    item_frame = pd.DataFrame(
-        {
-            "order_item_id": np.arange(1, len(order_of) + 1),
-            "order_id": order_of + first_order_id,
-            "product_id": product + 101,
-            "variant_id": (product + 101) * 10 + variant,
-            "name": names,
-            "price_paisa": price,
-            "quantity": quantity,
-            "sku": pd.Series(product + 101).astype(str).radd("SX-").to_numpy()
-            + pd.Series(variant).astype(str).radd("-V").to_numpy(),
-        }
-    )
-    return item_frame, money
-
-
-#: Orders in these statuses count in ``total_orders`` but not in ``total_spent`` [assumed: the
-#: platform does not say; this is what the sandbox does].
-UNSPENT_STATUSES = ("cancelled", "returned", "failed")
-
-
-def customer_totals(orders: pd.DataFrame) -> pd.DataFrame:
-    """``total_orders`` (all orders) and ``total_spent`` (whole taka, half up) per ``user_id``.
-
-    ``orders`` carries ``user_id``, ``order_status`` and ``grand_total_paisa``.
-    """
-    spent = orders["grand_total_paisa"].where(~orders["order_status"].isin(UNSPENT_STATUSES), 0)
-    grouped = orders.assign(spent=spent).groupby("user_id")
-    return pd.DataFrame(
-        {
-            "total_orders": grouped.size(),
-            "total_spent": (grouped["spent"].sum() + 50) // 100,
-        }
-    )
-
-
-def api_frames(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The store's customers and orders as the typed frames a load returns.
-
-    These are the frames ``load_customers(include_guests=True)`` and ``load_orders()`` return
-    for this store, so analytics can be built and tested straight from the generator. They are
-    typed by the sandbox itself (:mod:`~selorax_analytics.sandbox.frames`), not by the loader.
-    """
-    totals = customer_totals(store.orders)
-    customers = store.customers.drop(columns=["is_phone_verified", "is_email_verified"])
-    customers = customers.join(totals, on="user_id")
-    customers["total_orders"] = customers["total_orders"].fillna(0).astype("int64")
-    customers["total_spent"] = customers["total_spent"].fillna(0).astype("int64")
-    orders = store.orders.rename(columns=lambda c: c.removesuffix("_paisa"))
-    for column in ("sub_total", "tax", "shipping", "discount", "grand_total"):
-        orders[column] = orders[column] / 100
-    return typed_customers(customers), typed_orders(orders)

@@ -7,7 +7,8 @@ Money is integer paisa; ``total_spent`` is whole taka rounded half up from the o
 
 from __future__ import annotations
 
-from selorax_analytics.sandbox.generator import ORDER_COLUMNS, UNSPENT_STATUSES
+from selorax_analytics.sandbox.frames import UNSPENT_STATUSES
+from selorax_analytics.sandbox.names import ORDER_COLUMNS
 
 _UNSPENT = ", ".join(f"'{s}'" for s in UNSPENT_STATUSES)
 _SPENT = f"CASE WHEN {{o}}.order_status IN ({_UNSPENT}) THEN 0 ELSE {{o}}.grand_total_paisa END"

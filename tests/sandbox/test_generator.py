@@ -14,8 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from selorax_analytics.loading._typing import coerce_customers, coerce_orders
+from selorax_analytics.sandbox import contacts, frames, money, names
 from selorax_analytics.sandbox import generator as g
 from selorax_analytics.sandbox.export_demo import demo_tables, main
 from selorax_analytics.schema import CUSTOMER_DTYPES, ORDER_DTYPES
@@ -226,6 +229,37 @@ def test_one_to_six_items_summing_to_sub_total(demo_store):
     assert (items["quantity"] >= 1).all() and items["sku"].str.fullmatch(r"SX-\d+-V\d").all()
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 200), first=st.integers(1, 10**6))
+def test_money_of_any_orders_adds_up_in_paisa(seed, n, first):
+    items, amounts = money.draw_money(np.random.default_rng(seed), n, first, True)
+    identity = amounts["sub_total_paisa"] + amounts["tax_paisa"] + amounts["shipping_paisa"]
+    assert (amounts["grand_total_paisa"] == identity - amounts["discount_paisa"]).all()
+    assert len(amounts) == n and set(items["order_id"]) <= set(range(first, first + n))
+    lines = (items["price_paisa"] * items["quantity"]).groupby(items["order_id"]).sum()
+    assert lines.reindex(range(first, first + n), fill_value=0).tolist() == (
+        amounts["sub_total_paisa"].tolist()
+    )
+    # without items: the same amounts (the same draws), and an empty frame of the item columns
+    no_items, same = money.draw_money(np.random.default_rng(seed), n, first, False)
+    pd.testing.assert_frame_equal(same, amounts)
+    assert no_items.empty and list(no_items.columns) == list(items.columns)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 100))
+def test_noisy_phones_keep_the_number_and_avoid_the_other_writing(seed, n):
+    rng = np.random.default_rng(seed)
+    phones = contacts.draw_phones(rng, n)
+    assert list(contacts.noisy_phones(rng, phones, 0.0)) == list(phones)
+    written = contacts.noisy_phones(rng, phones, 0.0, force=True)
+    other = contacts.noisy_phones(rng, phones, 0.0, force=True, avoid=written)
+    for writing in (written, other):
+        assert _normalised(pd.Series(writing, dtype="str")).tolist() == list(phones)
+        assert not (writing == phones).any()
+    assert not (other == written).any()
+
+
 def _lift(daily: pd.Series, days: pd.DatetimeIndex) -> float:
     """Mean orders a day on ``days`` over the 28 unlifted days either side."""
     quiet = g.seasonal_multiplier((daily.index - g.HISTORY_START.tz_localize(None)).days) == 1
@@ -293,7 +327,7 @@ def test_the_sandbox_types_its_frames_as_the_loader_would(demo_store, seed, cust
         coerce_customers(tables["customers"].drop(columns=flags)),
         coerce_orders(tables["orders"]),
     )
-    for got, want in zip(g.api_frames(store), expected, strict=True):
+    for got, want in zip(frames.api_frames(store), expected, strict=True):
         pd.testing.assert_frame_equal(got, want)
 
 
@@ -317,9 +351,13 @@ def test_committed_data_files_equal_the_generator(demo_store):
 
 def test_demo_tables_use_api_names_taka_and_utc(demo_store):
     tables = demo_tables(demo_store)
-    assert list(tables["customers"].columns) == [*g.CUSTOMER_COLUMNS, "total_orders", "total_spent"]
-    assert list(tables["orders"].columns) == g.ORDER_COLUMNS
-    assert list(tables["order_items"].columns) == g.ITEM_COLUMNS
+    assert list(tables["customers"].columns) == [
+        *names.CUSTOMER_COLUMNS,
+        "total_orders",
+        "total_spent",
+    ]
+    assert list(tables["orders"].columns) == names.ORDER_COLUMNS
+    assert list(tables["order_items"].columns) == names.ITEM_COLUMNS
     orders = tables["orders"]
     for column in ("sub_total", "tax", "shipping", "discount", "grand_total"):
         paisa = (orders[column] * 100).round().astype("int64")

@@ -25,7 +25,8 @@ import re
 from typing import Any
 
 import selorax_analytics as sa
-from selorax_analytics.sandbox.generator import customer_totals, generate_store
+from selorax_analytics.sandbox.frames import customer_totals
+from selorax_analytics.sandbox.generator import generate_store
 
 from .scripted import Reply, Request
 

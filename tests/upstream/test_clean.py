@@ -9,7 +9,8 @@ import httpx
 import pandas as pd
 
 import selorax_analytics as sa
-from selorax_analytics.sandbox.generator import api_frames, generate_store
+from selorax_analytics.sandbox.frames import api_frames
+from selorax_analytics.sandbox.generator import generate_store
 
 from .scripted import Reply, Upstream
 from .store import PEOPLE, PREFIX, SEED, STORE_ID, TOKEN, StoreApi
