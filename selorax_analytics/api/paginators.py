@@ -21,16 +21,20 @@ beyond the documentation is not trusted:
   proven current, or replaced, the same way.
 
 A walk that cannot be made consistent raises :class:`IncompleteLoadError` naming what happened.
+
+What the walk leans on is beside it: the checks of pages and rows in
+:mod:`~selorax_analytics.api._pagecheck`, and running pages concurrently, the
+:class:`WalkReport` and the messages of a repair or a failure in
+:mod:`~selorax_analytics.api._walkparts`.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import pandas as pd
@@ -47,9 +51,15 @@ from selorax_analytics.api._pagecheck import (
     open_end,
     served_size,
 )
-from selorax_analytics.exceptions import ApiError, IncompleteLoadError
 
-logger = logging.getLogger("selorax_analytics")
+# WalkReport and run_concurrently are also imported from here, by the loaders' sub-list walks
+from selorax_analytics.api._walkparts import (
+    WalkReport,
+    incomplete_error,
+    log_repair,
+    run_concurrently,
+)
+from selorax_analytics.exceptions import ApiError, IncompleteLoadError
 
 MAX_PAGE_SIZE = 250
 #: Rounds of re-reading moved pages before a walk is declared incomplete.
@@ -124,82 +134,6 @@ class Journal(Protocol):
     def done(self) -> dict[str, tuple[int, list[dict[str, Any]]]]: ...
 
     def record(self, key: str, total: int, records: list[dict[str, Any]]) -> None: ...
-
-
-@dataclass
-class WalkReport:
-    """What a walk did: requests, pages, rows and the repair of a store that changed."""
-
-    requests: int = 0
-    pages: int = 0
-    resumed_pages: int = 0
-    rounds: int = 0
-    total_first: int | None = None
-    total_final: int | None = None
-    added: list[int] = field(default_factory=list)
-    removed: list[int] = field(default_factory=list)
-    #: Rows replaced by their newer version from the changed-rows check.
-    refreshed: int = 0
-    #: Rows created during the walk, added from the changed-rows check.
-    created: list[int] = field(default_factory=list)
-    #: The page size served (below the size asked when the server caps it).
-    size: int | None = None
-    #: Walked to its end page: ``total`` was missing or did not fit the rows.
-    open_ended: bool = False
-    #: Requests of the changed-rows check (``sort=updated_at:desc``).
-    change_pages: int = 0
-
-    @property
-    def changed(self) -> bool:
-        """Whether the rows differ from a plain walk: re-read, refreshed, created or resumed."""
-        return bool(self.rounds or self.refreshed or self.created or self.resumed_pages)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "pages": self.pages,
-            "resumed_pages": self.resumed_pages,
-            "repair_rounds": self.rounds,
-            "total_first": self.total_first,
-            "total_final": self.total_final,
-            "added": list(self.added),
-            "removed": list(self.removed),
-            "refreshed": self.refreshed,
-            "created": list(self.created),
-            "page_size": self.size,
-            "open_ended": self.open_ended,
-            "change_pages": self.change_pages,
-        }
-
-
-def run_concurrently(
-    pool: Executor,
-    tasks: Iterable[tuple[str, Callable[[], Any]]],
-    on_done: Callable[[str, Any], None],
-    max_in_flight: int,
-) -> None:
-    """Run ``(key, fn)`` tasks at most ``max_in_flight`` at a time; ``on_done`` in this thread.
-
-    The first failure (or a KeyboardInterrupt) cancels what has not started and is re-raised;
-    finished tasks have been handed to ``on_done`` by then.
-    """
-    pending: dict[Future[Any], str] = {}
-    source: Iterator[tuple[str, Callable[[], Any]]] = iter(tasks)
-    try:
-        while True:
-            for key, fn in source:
-                pending[pool.submit(fn)] = key
-                if len(pending) >= max_in_flight:
-                    break
-            if not pending:
-                return
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                key = pending.pop(future)
-                on_done(key, future.result())
-    finally:
-        for future in pending:
-            future.cancel()
 
 
 class PageWalker:
@@ -345,7 +279,7 @@ class PageWalker:
                 continue
             outcome = self._reconcile(rows, prepare)
             if outcome is not None:
-                self._log_repair(causes)
+                log_repair(self.report, self._began, causes)
                 return outcome[0]
             problem = self._problem
             causes.append(problem)
@@ -474,51 +408,7 @@ class PageWalker:
         assert floor is not None  # set when the walk began
         return newest is False or bool(newest >= floor)
 
-    def _log_repair(self, causes: list[str]) -> None:
-        report = self.report
-        if report.refreshed or report.created:
-            logger.info(
-                "%d row(s) were updated and %d created during the load; read in their newest "
-                "version from the rows updated since %s.",
-                report.refreshed,
-                len(report.created),
-                self._began.isoformat() if self._began is not None else "the walk began",
-            )
-        if report.rounds and set(causes) == {"hidden"}:
-            logger.info(
-                "Pages were read again as a precaution: rows were created during the load, "
-                "which could have hidden a deletion; none had (%d round(s)).",
-                report.rounds,
-            )
-        elif report.rounds:
-            logger.warning(
-                "The store changed during the load (total %s -> %s); %d repair round(s).",
-                report.total_first,
-                report.total_final,
-                report.rounds,
-            )
-
     def _incomplete(self, problem: str) -> IncompleteLoadError:
         rows = {i for p in self._pages.values() for i in ids_of(p.records, self.id_field)}
         total = self._latest.total if self._latest is not None else len(rows)
-        cause = {
-            "moved": "the list's total kept changing between pages (rows created or deleted "
-            "while it was read)",
-            "repeated": "the server kept serving the same row on two pages (its paging is "
-            "not stable, so other rows were left out)",
-            "deleted": "rows were deleted while the list was read (the rows read, with the "
-            "rows changed meanwhile, did not add up to the list's total)",
-            "counts": "the pages' rows never fitted the total the API reported (an approximate "
-            "total, or a page past the end repeating the last one)",
-            "hidden": "rows were created and others deleted while the list was read, in "
-            "every round (a deletion hidden by a creation leaves the total as it was)",
-            "unsettled": "the pages never agreed",
-        }[problem]
-        return IncompleteLoadError(
-            f"The walk could not be made complete after {self.report.rounds} repair round(s): "
-            f"{cause}; {len(rows)} distinct rows read, the API's total is {total}. Nothing "
-            "partial was returned. Load again when the store is quieter; if this repeats, the "
-            "API's paging is inconsistent: report it with this message.",
-            expected=total,
-            received=len(rows),
-        )
+        return incomplete_error(problem, self.report.rounds, len(rows), total)
