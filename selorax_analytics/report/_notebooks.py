@@ -12,7 +12,7 @@ import copy
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,6 +191,8 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 
 _TEMPLATE = """
 {%- extends 'lab/index.html.j2' -%}
+{% block extra_css %}{{ resources.get('selorax_css', '') }}{% endblock extra_css %}
+{%- block body_header -%}{{ super() }}{{ resources.get('selorax_header', '') }}{%- endblock -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
@@ -198,10 +200,20 @@ _TEMPLATE = """
 """
 
 
-def to_html(nb: NotebookNode, *, title: str) -> str:
+def to_html(
+    nb: NotebookNode,
+    *,
+    title: str,
+    header: str = "",
+    css: str = "",
+    show_code: bool = False,
+) -> str:
     """A self-contained HTML page: styles inline, plots embedded, no script from elsewhere.
 
-    Widgets need a live kernel, so their outputs are shown by their text form.
+    Only the outputs show, without ``In``/``Out`` prompts, unless ``show_code`` (the page of
+    a notebook that failed, for inspection). ``header`` (HTML) opens the page's body and
+    ``css`` (a ``<style>`` element) goes into its head. Widgets need a live kernel, so their
+    outputs are shown by their text form.
     """
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
@@ -217,9 +229,38 @@ def to_html(nb: NotebookNode, *, title: str) -> str:
         extra_loaders=[DictLoader({"selorax_report.html.j2": _TEMPLATE})],
         template_file="selorax_report.html.j2",
         embed_images=True,
+        exclude_input=not show_code,
+        exclude_input_prompt=not show_code,
+        exclude_output_prompt=not show_code,
     )
-    body, _ = exporter.from_notebook_node(static)
+    resources = {"selorax_header": header, "selorax_css": css}
+    body, _ = exporter.from_notebook_node(static, resources=resources)
     return body
+
+
+_NOTEBOOK_LINK = re.compile(
+    r"\[(?P<text>[^\]]*)\]"  # [text]
+    r"\(\s*(?:\./)?(?P<stem>[0-9][0-9]_[\w-]+)\.ipynb(?P<anchor>#[^)\s]*)?\s*\)"  # (NN_x.ipynb#a)
+)
+
+
+def link_pages(nb: NotebookNode, stems: Collection[str]) -> NotebookNode:
+    """A copy of ``nb`` whose Markdown links to ``NN_topic.ipynb`` point at the report's pages.
+
+    A link to a notebook in ``stems`` becomes a link to ``NN_topic.html``; one to a notebook
+    the report does not hold keeps its text and loses the link, so no page links to nothing.
+    """
+
+    def page(match: re.Match[str]) -> str:
+        if match["stem"] not in stems:
+            return match["text"]
+        return f"[{match['text']}]({match['stem']}.html{match['anchor'] or ''})"
+
+    out = copy.deepcopy(nb)
+    for cell in out.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _NOTEBOOK_LINK.sub(page, cell.source)
+    return out
 
 
 def title_of(nb: NotebookNode, default: str) -> str:

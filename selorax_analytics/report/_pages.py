@@ -113,3 +113,44 @@ days old:</p>{funnel}
 <h2>Segment exports</h2><ul>{exports}</ul>
 </body></html>
 """
+
+
+#: The style of the header on every notebook page (a ``<style>`` element for the page's head).
+PAGE_HEADER_STYLE = """<style>
+.sx-report-header { font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+  border-bottom: 1px solid #e4e7eb; padding: 0.6rem 1rem; margin-bottom: 1rem; color: #1f2933; }
+.sx-report-header p { margin: 0.2rem 0; }
+.sx-report-header .meta { color: #52606d; font-size: 0.92rem; }
+.sx-report-header nav a { margin-right: 1.2rem; }
+</style>"""
+
+
+def page_header(
+    *,
+    store: str,
+    as_of: str,
+    generated: str,
+    previous: Mapping[str, str] | None = None,
+    following: Mapping[str, str] | None = None,
+) -> str:
+    """The header of a notebook page: the store, the as-of day, when it was made, and links.
+
+    ``previous`` and ``following`` are the neighbouring pages (``{"html": ..., "title": ...}``),
+    ``None`` at either end; the index link is always there.
+    """
+    links = ['<a href="index.html">Report index</a>']
+    if previous is not None:
+        links.append(
+            f'<a href="{escape(previous["html"])}" rel="prev">&larr; {escape(previous["title"])}</a>'
+        )
+    if following is not None:
+        links.append(
+            f'<a href="{escape(following["html"])}" rel="next">{escape(following["title"])} '
+            "&rarr;</a>"
+        )
+    return (
+        '<header class="sx-report-header">'
+        f'<p class="meta">SeloraX store report: <strong>{escape(store)}</strong>, as of '
+        f"<strong>{escape(as_of)}</strong>; generated {escape(generated)} (Asia/Dhaka)</p>"
+        f"<nav>{''.join(links)}</nav></header>"
+    )

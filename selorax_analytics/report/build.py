@@ -4,9 +4,17 @@
 
     report/
       index.html                 the summary, with links to everything below
-      01_quickstart.html ...     each notebook executed, as one self-contained page
+      01_quickstart.html ...     each notebook executed, as one self-contained page: its
+                                 outputs without the code, under a header naming the store,
+                                 the as-of day and the time it was made (Asia/Dhaka), with
+                                 links to the index and the previous and next page
       summary.json               counts per segment, cohort sizes, guest conversion
       exports/<format>/          every segment in every export format, with manifests
+
+The notebooks keep their code for JupyterLab; only the pages hide it (the page of a notebook
+that failed keeps it, to show where it stopped). Their Markdown links to ``NN_topic.ipynb``
+point at ``NN_topic.html`` in the report, or lose the link when the report does not hold
+that page.
 
 The store is the one :func:`selorax_analytics.connect` finds (the embedded demo store when
 nothing is configured) or the ``client`` passed in; the kernels get its address and credential
@@ -34,21 +42,29 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from selorax_analytics._dates import iso_timestamp
 from selorax_analytics._files import write_file
 from selorax_analytics._version import __version__
-from selorax_analytics.connection import connect, default_as_of, demo_environment, is_demo_store
+from selorax_analytics.connection import (
+    STORE_TIMEZONE,
+    connect,
+    default_as_of,
+    demo_environment,
+    is_demo_store,
+)
 from selorax_analytics.exceptions import ReportError
 from selorax_analytics.exports.segments import ExportFormat
 from selorax_analytics.report import _notebooks
 from selorax_analytics.report._folder import check_folder
-from selorax_analytics.report._pages import index_page
+from selorax_analytics.report._pages import PAGE_HEADER_STYLE, index_page, page_header
 
 if TYPE_CHECKING:
     from selorax_analytics.api.client import Client
@@ -125,17 +141,32 @@ def build_report(
     day = given or default_as_of(client)
     out.mkdir(parents=True, exist_ok=True)
     secrets = [s for s in (client.credentials.token, client.credentials.client_secret) if s]
+    about = _About(
+        store="demo store (embedded sandbox)" if demo else client.base_url,
+        as_of=day,
+        generated=dt.datetime.now(ZoneInfo(STORE_TIMEZONE)).replace(microsecond=0),
+    )
     with _kernel_store(client, demo) as store:
         env = _notebooks.kernel_environment(store)
-        pages = _run_notebooks(paths, out, env, day, secrets, progress=progress)
+        pages = _run_notebooks(paths, out, env, about, secrets, progress=progress)
     summary = _summary_and_exports(client, out, day, progress=progress)
+    summary["generated_at"] = about.generated.isoformat()
     summary["notebooks"] = pages
-    summary["store"] = "demo store (embedded sandbox)" if demo else client.base_url
+    summary["store"] = about.store
     text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
     _write_page(out / "summary.json", _notebooks.redact(text, secrets) + "\n")
     index = out / "index.html"
     _write_page(index, _notebooks.redact(index_page(summary), secrets))
     return index
+
+
+@dataclass(frozen=True)
+class _About:
+    """What every page's header names: the store, the as-of day, when the report was made."""
+
+    store: str
+    as_of: str
+    generated: dt.datetime  # Asia/Dhaka, whole seconds
 
 
 def _write_page(path: Path, text: str) -> None:
@@ -175,26 +206,47 @@ def _run_notebooks(
     paths: Sequence[Path],
     out: Path,
     env: dict[str, str],
-    as_of: str,
+    about: _About,
     secrets: Sequence[str],
     *,
     progress: bool,
 ) -> list[dict[str, str]]:
     from tqdm.auto import tqdm
 
-    pages = []
-    bar = tqdm(paths, desc="notebooks", unit="notebook", disable=not progress, file=sys.stderr)
-    for path in bar:
+    notebooks = [_notebooks.read(path) for path in paths]
+    pages = [
+        {
+            "notebook": path.name,
+            "title": _notebooks.title_of(nb, path.stem),
+            "html": f"{path.stem}.html",
+        }
+        for path, nb in zip(paths, notebooks, strict=True)
+    ]
+    stems = {path.stem for path in paths}
+    bar = tqdm(
+        range(len(paths)), desc="notebooks", unit="notebook", disable=not progress, file=sys.stderr
+    )
+    for i in bar:
+        path = paths[i]
         bar.set_postfix_str(path.name)
-        parameters = {"AS_OF": as_of, "EXPORT_DIR": str((out / "exports" / path.stem).resolve())}
-        nb = _notebooks.with_parameters(_notebooks.read(path), parameters)
-        title = _notebooks.title_of(nb, path.stem)
-        page = out / f"{path.stem}.html"
+        export_dir = str((out / "exports" / path.stem).resolve())
+        parameters = {"AS_OF": about.as_of, "EXPORT_DIR": export_dir}
+        nb = _notebooks.with_parameters(notebooks[i], parameters)
+        title = pages[i]["title"]
+        header = page_header(
+            store=about.store,
+            as_of=about.as_of,
+            generated=about.generated.strftime("%Y-%m-%d %H:%M:%S"),
+            previous=pages[i - 1] if i > 0 else None,
+            following=pages[i + 1] if i + 1 < len(pages) else None,
+        )
+        page = out / pages[i]["html"]
         try:
             _notebooks.execute(nb, name=path.name, cwd=path.parent, env=env)
         except ReportError as exc:
             partial = exc.partial if exc.partial is not None else nb
-            _write_page(page, _html(partial, title, secrets))
+            # the page of a failed notebook keeps its code, to show where it stopped
+            _write_page(page, _html(partial, title, header, secrets, stems, show_code=True))
             bar.close()
             raise ReportError(
                 f"{exc} The notebook as far as it ran: {page}.",
@@ -202,13 +254,28 @@ def _run_notebooks(
                 cell=exc.cell,
                 partial=exc.partial,
             ) from None
-        _write_page(page, _html(nb, title, secrets))
-        pages.append({"notebook": path.name, "title": title, "html": page.name})
+        _write_page(page, _html(nb, title, header, secrets, stems))
     return pages
 
 
-def _html(nb: Any, title: str, secrets: Sequence[str]) -> str:
-    return _notebooks.redact(_notebooks.to_html(nb, title=title), secrets)
+def _html(
+    nb: Any,
+    title: str,
+    header: str,
+    secrets: Sequence[str],
+    stems: Collection[str],
+    *,
+    show_code: bool = False,
+) -> str:
+    """One notebook page: the header, the outputs, links to other notebooks as page links."""
+    html = _notebooks.to_html(
+        _notebooks.link_pages(nb, stems),
+        title=title,
+        header=header,
+        css=PAGE_HEADER_STYLE,
+        show_code=show_code,
+    )
+    return _notebooks.redact(html, secrets)
 
 
 def _summary_and_exports(client: Client, out: Path, as_of: str, *, progress: bool) -> dict:
@@ -240,7 +307,6 @@ def _summary_and_exports(client: Client, out: Path, as_of: str, *, progress: boo
     return {
         "as_of": as_of,
         "package_version": __version__,
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "customers": len(customers),
         "orders": len(orders),
         "buyers": len(rfm),

@@ -8,6 +8,7 @@ import os
 import re
 import sqlite3
 import stat
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -27,15 +28,33 @@ INVALID = ("cancelled", "returned", "failed")
 
 
 @pytest.fixture(scope="module")
-def built(sandbox, tmp_path_factory):
-    """One report of the demo store (the quickstart notebook only, to stay quick)."""
+def report_run(sandbox, tmp_path_factory):
+    """One report of the demo store: the quickstart and a tiny second page, to stay quick.
+
+    The second page links back to the quickstart as a notebook does (``01_quickstart.ipynb``).
+    """
     out = tmp_path_factory.mktemp("report")
+    second = _notebook(
+        out,
+        "02_next.ipynb",
+        "print('the second page', AS_OF)",
+        markdown="Back to [the quickstart](01_quickstart.ipynb#Loading-the-store).",
+    )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("SELORAX_CACHE_DIR", str(out.parent / "report-cache"))
         client = sa.Client(sandbox.base_url, token=DEMO_TOKEN)
-        index = build_report(out / "site", client=client, progress=False, notebooks=[QUICKSTART])
+        before = pd.Timestamp.now(tz="Asia/Dhaka").floor("s")
+        index = build_report(
+            out / "site", client=client, progress=False, notebooks=[QUICKSTART, second]
+        )
+        after = pd.Timestamp.now(tz="Asia/Dhaka")
         client.close()
-    return index
+    return index, before, after
+
+
+@pytest.fixture(scope="module")
+def built(report_run):
+    return report_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +105,73 @@ def test_pages_are_self_contained_with_embedded_plots(built):
     assert "(5065, 7020)" in quickstart  # the executed output, not just the code
 
 
+#: What nbconvert puts around a code cell's input and its ``In``/``Out`` prompts.
+CODE_INPUT = re.compile(
+    r'class="[^"]*\b(jp-InputArea-editor|jp-InputPrompt|jp-OutputPrompt|highlight)\b'
+)
+
+
+def _pages(built: Path) -> dict[str, str]:
+    return {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted(built.parent.glob("[0-9][0-9]_*.html"))
+    }
+
+
+def test_pages_show_outputs_without_any_code(built):
+    pages = _pages(built)
+    assert sorted(pages) == ["01_quickstart.html", "02_next.html"]
+    for name, html in pages.items():
+        assert not CODE_INPUT.search(html), name
+        assert "Set by the report" not in html, name  # the injected parameters cell
+        assert "import selorax_analytics" not in html and "sa.connect(" not in html, name
+    assert "the second page 2026-07-01" in pages["02_next.html"]  # its output stays
+    # the notebooks themselves keep their code
+    assert "sa.connect(" in QUICKSTART.read_text(encoding="utf-8")
+
+
+def test_every_page_has_a_header_with_store_as_of_time_and_neighbours(report_run):
+    built, before, after = report_run
+    pages = _pages(built)
+    for html in pages.values():
+        header = re.search(r'<header class="sx-report-header">(.*?)</header>', html, re.S)
+        assert header, "no header"
+        text = header.group(1)
+        assert (
+            "demo store (embedded sandbox)" in text and "as of <strong>2026-07-01</strong>" in text
+        )
+        stamp = re.search(r"generated (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \(Asia/Dhaka\)", text)
+        assert stamp, text
+        assert before <= pd.Timestamp(stamp.group(1), tz="Asia/Dhaka") <= after
+        assert 'href="index.html"' in text
+    quickstart, second = pages["01_quickstart.html"], pages["02_next.html"]
+    assert 'href="02_next.html" rel="next">A small notebook' in quickstart
+    assert 'rel="prev"' not in quickstart
+    assert 'href="01_quickstart.html" rel="prev">← Quickstart' in second
+    assert 'rel="next"' not in second
+    summary = json.loads((built.parent / "summary.json").read_text(encoding="utf-8"))
+    assert summary["generated_at"] == pd.Timestamp(stamp.group(1), tz="Asia/Dhaka").isoformat()
+
+
+def test_links_between_pages_point_at_pages_and_every_link_resolves(built):
+    pages = _pages(built)
+    # the notebook's link to 01_quickstart.ipynb now points at the page, anchor kept
+    assert 'href="01_quickstart.html#Loading-the-store"' in pages["02_next.html"]
+    # the quickstart's "Next:" links to notebooks this report does not hold keep only their text
+    assert "RFM segments" in pages["01_quickstart.html"]
+    for html in [*pages.values(), built.read_text(encoding="utf-8")]:
+        assert ".ipynb" not in "".join(re.findall(r'href="([^"]*)"', html))
+    for page in [built, *(built.parent / name for name in pages)]:
+        hrefs = re.findall(r'href="([^"]*)"', page.read_text(encoding="utf-8"))
+        assert hrefs, page.name
+        for href in hrefs:
+            if href.startswith(("#", "data:")):
+                continue
+            assert "://" not in href, (page.name, href)
+            target = (built.parent / href.split("#")[0]).resolve()
+            assert target.is_file() and built.parent.resolve() in target.parents, (page.name, href)
+
+
 def test_summary_counts_agree_with_sql(summary, first_orders, demo_frames):
     customers, orders = demo_frames
     assert summary["as_of"] == DEMO_AS_OF  # the demo store's own day by default
@@ -132,8 +218,10 @@ def test_no_secret_in_any_output(built):
             assert DEMO_TOKEN.encode() not in path.read_bytes(), path
 
 
-def _notebook(tmp_path: Path, name: str, *sources: str, parameters: bool = True) -> Path:
-    cells = [new_markdown_cell("# A small notebook")]
+def _notebook(
+    tmp_path: Path, name: str, *sources: str, parameters: bool = True, markdown: str = ""
+) -> Path:
+    cells = [new_markdown_cell(f"# A small notebook\n\n{markdown}")]
     if parameters:
         cells.append(new_code_cell('AS_OF = "2000-01-01"'))
         cells[-1].metadata["tags"] = ["parameters"]
@@ -161,7 +249,9 @@ def test_a_failing_cell_is_named_with_its_notebook(sandbox, tmp_path):
     assert info.value.cell == 3  # index in the file: heading, parameters, x = ..., y = ...
     # the injected cell set AS_OF before the failure; the partial page shows how far it ran
     partial = (tmp_path / "out" / "broken.html").read_text(encoding="utf-8")
-    assert "ZeroDivisionError" in partial and "2026-07-01" in partial
+    text = unescape(re.sub(r"<[^>]+>", "", partial))
+    assert "ZeroDivisionError" in text and "AS_OF = '2026-07-01'" in text
+    assert CODE_INPUT.search(partial) and "y = x / 0" in text  # it keeps its code, for inspection
     assert not (tmp_path / "out" / "summary.json").exists()
 
 
