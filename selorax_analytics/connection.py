@@ -35,6 +35,8 @@ STORE_TIMEZONE = "Asia/Dhaka"
 _EMBEDDED: dict[str, Any] = {}
 _EMBEDDED_LOCK = threading.Lock()
 _CREDENTIALS = ("token", "client_id", "client_secret")
+#: The base URL of :func:`demo_cache_client`: a reserved name that never resolves.
+_OFFLINE_DEMO_URL = "http://embedded-sandbox.invalid"
 
 
 def _env(name: str) -> str | None:
@@ -97,9 +99,31 @@ def connect(**options: Any) -> Client:
             "SELORAX_BASE_URL is set but no credentials are: set SELORAX_TOKEN (or "
             "SELORAX_CLIENT_ID, SELORAX_CLIENT_SECRET and SELORAX_STORE_ID)."
         )
-    from selorax_analytics.sandbox import DEMO_TOKEN
+    from selorax_analytics.sandbox import DEMO_STORE_ID, DEMO_TOKEN
 
+    # The store is given, so the cache folder (embedded-sandbox/store-22) needs no request.
+    options.setdefault("store_id", DEMO_STORE_ID)
     client = Client(_embedded_sandbox(), token=DEMO_TOKEN, **options)
+    client.embedded_demo = True
+    return client
+
+
+def is_configured(**options: Any) -> bool:
+    """Whether :func:`connect` would use configured credentials rather than the demo store."""
+    given = any(options.get(k) for k in _CREDENTIALS) or options.get("base_url")
+    return bool(given) or any(_env(f"SELORAX_{k.upper()}") for k in (*_CREDENTIALS, "base_url"))
+
+
+def demo_cache_client() -> Client:
+    """A client that names the embedded demo store's cache folder and starts no sandbox.
+
+    Only for offline loads (``refresh="never"``): its base URL is a placeholder that never
+    answers. The command line reads a fresh cache through it, and calls :func:`connect` only
+    when the cache is missing or too old.
+    """
+    from selorax_analytics.sandbox import DEMO_STORE_ID, DEMO_TOKEN
+
+    client = Client(_OFFLINE_DEMO_URL, token=DEMO_TOKEN, store_id=DEMO_STORE_ID)
     client.embedded_demo = True
     return client
 
