@@ -8,7 +8,8 @@ This is the one place that starts a sandbox for a user: :func:`connect` with not
 serves the demo store from a sandbox in a background thread (once per process), and
 :func:`demo_environment` serves a fresh one for notebook kernels. The command line and the
 report ask :func:`is_demo_store` and :func:`default_as_of` rather than looking at credentials
-or folder names themselves.
+or folder names themselves; the command line reads the demo store's fresh cache through
+:func:`demo_cache_client`, which starts nothing, and calls :func:`connect` only to load.
 
 The sandbox is imported inside the functions that start one, so that loading a real store never
 pays for importing the server.
@@ -67,7 +68,8 @@ def connect(**options: Any) -> Client:
     With ``SELORAX_TOKEN`` (or client credentials) set, the client uses them and
     ``SELORAX_BASE_URL``. With nothing set, a sandbox serving the demo store starts in a
     background thread (once per process), one line on stderr says so, and the client uses it;
-    its ``embedded_demo`` is then true.
+    its ``embedded_demo`` is then true and its ``store_id`` the demo store's (22), so its cache
+    folder is named without a request.
 
     Parameters
     ----------
