@@ -144,3 +144,22 @@ def test_cohorts_fit_100_columns_unless_all(small_store, tmp_path):
     assert cohorts.shape[1] - 2 == len(every.stdout.splitlines()[0].split()) - 2
     fitted_rows = [line for line in fitted.stdout.splitlines() if line[:4].isdigit()]
     assert [row.split()[0] for row in fitted_rows] == [str(c) for c in cohorts["cohort"][-12:]]
+
+
+@pytest.mark.parametrize(
+    ("age", "said"),
+    [
+        (pd.Timedelta(minutes=3, seconds=10), "3 minutes"),
+        (pd.Timedelta(minutes=1, seconds=5), "1 minute"),
+        (pd.Timedelta(minutes=59, seconds=30), "59 minutes"),
+    ],
+)
+def test_the_age_line_says_how_old_the_cache_is(small_store, tmp_path, age, said):
+    server, buyers = small_store
+    meta_path = _fill_demo_cache(server, tmp_path / "cache") / "orders.json"
+    meta = json.loads(meta_path.read_text())
+    meta["refreshed_at"] = (pd.Timestamp.now(tz="UTC") - age).isoformat()
+    meta_path.write_text(json.dumps(meta))
+    result = _cli(_environment(tmp_path / "cache"), "rfm", "--json", "--as-of", AS_OF)
+    assert _rfm_buyers(result) == buyers
+    assert result.stderr.splitlines() == [f"data from the cache, {said} old"]
