@@ -87,9 +87,9 @@ def load_fresh(args: argparse.Namespace, load: Callable[[Any, str], Frames]) -> 
 
     For the embedded demo store with ``--refresh auto``, the cache is read offline first
     (``refresh="never"``, then the loaders' ``max_age``): a fresh cache is served without
-    starting the sandbox or sending a request. :func:`selorax_analytics.connect` is called only
-    when the cache is missing, unusable or too old, so it keeps starting the sandbox as
-    documented for Python users.
+    starting the sandbox or sending a request, and ``--refresh never`` never starts it.
+    :func:`selorax_analytics.connect` is called only when the cache is missing, unusable or too
+    old, so it keeps starting the sandbox as documented for Python users.
     """
     from selorax_analytics.connection import demo_cache_client, is_configured
     from selorax_analytics.exceptions import CacheError
@@ -97,8 +97,11 @@ def load_fresh(args: argparse.Namespace, load: Callable[[Any, str], Frames]) -> 
 
     _use_cache_dir(args)
     frames: Frames | None = None
-    offline = getattr(args, "client", None) is None and args.refresh == "auto"
-    if offline and not _given(args) and not is_configured():
+    demo = getattr(args, "client", None) is None and not _given(args) and not is_configured()
+    if demo and args.refresh == "never":  # offline: the sandbox is never needed
+        args.client = demo_cache_client()
+        frames = load(args.client, "never")
+    elif demo and args.refresh == "auto":
         client = demo_cache_client()
         try:
             frames = load(client, "never")

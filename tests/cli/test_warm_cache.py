@@ -163,3 +163,19 @@ def test_the_age_line_says_how_old_the_cache_is(small_store, tmp_path, age, said
     result = _cli(_environment(tmp_path / "cache"), "rfm", "--json", "--as-of", AS_OF)
     assert _rfm_buyers(result) == buyers
     assert result.stderr.splitlines() == [f"data from the cache, {said} old"]
+
+
+def test_offline_demo_command_serves_an_old_cache_without_a_sandbox(small_store, tmp_path):
+    server, buyers = small_store
+    meta_path = _fill_demo_cache(server, tmp_path / "cache") / "orders.json"
+    meta = json.loads(meta_path.read_text())
+    meta["refreshed_at"] = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=2)).isoformat()
+    meta_path.write_text(json.dumps(meta))
+    env = _environment(tmp_path / "cache")
+    result = _cli(env, "rfm", "--json", "--as-of", AS_OF, "--refresh", "never")
+    assert _rfm_buyers(result) == buyers
+    assert result.stderr.splitlines() == ["data from the cache, 2 hours old"]
+    empty = _cli(_environment(tmp_path / "empty"), "rfm", "--refresh", "never")
+    assert empty.returncode == 1
+    assert len(empty.stderr.splitlines()) == 1 and "refresh='never'" in empty.stderr
+    assert SANDBOX_LINE not in empty.stderr
