@@ -8,7 +8,8 @@ This is the one place that starts a sandbox for a user: :func:`connect` with not
 serves the demo store from a sandbox in a background thread (once per process), and
 :func:`demo_environment` serves a fresh one for notebook kernels. The command line and the
 report ask :func:`is_demo_store` and :func:`default_as_of` rather than looking at credentials
-or folder names themselves.
+or folder names themselves; the command line reads the demo store's fresh cache through
+:func:`demo_cache_client`, which starts nothing, and calls :func:`connect` only to load.
 
 The sandbox is imported inside the functions that start one, so that loading a real store never
 pays for importing the server.
@@ -35,6 +36,8 @@ STORE_TIMEZONE = "Asia/Dhaka"
 _EMBEDDED: dict[str, Any] = {}
 _EMBEDDED_LOCK = threading.Lock()
 _CREDENTIALS = ("token", "client_id", "client_secret")
+#: The base URL of :func:`demo_cache_client`: a reserved name that never resolves.
+_OFFLINE_DEMO_URL = "http://embedded-sandbox.invalid"
 
 
 def _env(name: str) -> str | None:
@@ -65,7 +68,8 @@ def connect(**options: Any) -> Client:
     With ``SELORAX_TOKEN`` (or client credentials) set, the client uses them and
     ``SELORAX_BASE_URL``. With nothing set, a sandbox serving the demo store starts in a
     background thread (once per process), one line on stderr says so, and the client uses it;
-    its ``embedded_demo`` is then true.
+    its ``embedded_demo`` is then true and its ``store_id`` the demo store's (22), so its cache
+    folder is named without a request.
 
     Parameters
     ----------
@@ -97,9 +101,31 @@ def connect(**options: Any) -> Client:
             "SELORAX_BASE_URL is set but no credentials are: set SELORAX_TOKEN (or "
             "SELORAX_CLIENT_ID, SELORAX_CLIENT_SECRET and SELORAX_STORE_ID)."
         )
-    from selorax_analytics.sandbox import DEMO_TOKEN
+    from selorax_analytics.sandbox import DEMO_STORE_ID, DEMO_TOKEN
 
+    # The store is given, so the cache folder (embedded-sandbox/store-22) needs no request.
+    options.setdefault("store_id", DEMO_STORE_ID)
     client = Client(_embedded_sandbox(), token=DEMO_TOKEN, **options)
+    client.embedded_demo = True
+    return client
+
+
+def is_configured(**options: Any) -> bool:
+    """Whether :func:`connect` would use configured credentials rather than the demo store."""
+    given = any(options.get(k) for k in _CREDENTIALS) or options.get("base_url")
+    return bool(given) or any(_env(f"SELORAX_{k.upper()}") for k in (*_CREDENTIALS, "base_url"))
+
+
+def demo_cache_client() -> Client:
+    """A client that names the embedded demo store's cache folder and starts no sandbox.
+
+    Only for offline loads (``refresh="never"``): its base URL is a placeholder that never
+    answers. The command line reads a fresh cache through it, and calls :func:`connect` only
+    when the cache is missing or too old.
+    """
+    from selorax_analytics.sandbox import DEMO_STORE_ID, DEMO_TOKEN
+
+    client = Client(_OFFLINE_DEMO_URL, token=DEMO_TOKEN, store_id=DEMO_STORE_ID)
     client.embedded_demo = True
     return client
 

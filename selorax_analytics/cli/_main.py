@@ -29,8 +29,8 @@ import pandas as pd
 from selorax_analytics import __version__
 from selorax_analytics._files import refuse_existing
 from selorax_analytics.cli import _options as options
-from selorax_analytics.cli._client import command_client, store_options
-from selorax_analytics.cli._output import emit
+from selorax_analytics.cli._client import command_client, load_fresh, store_options
+from selorax_analytics.cli._output import emit, flat_frame, table_text
 from selorax_analytics.cli._report import add_notebooks, add_report
 from selorax_analytics.cli._sandbox import add_sandbox
 from selorax_analytics.connection import default_as_of
@@ -38,6 +38,9 @@ from selorax_analytics.exceptions import OutputExistsError, SeloraxError
 
 FORMATS = ("csv", "xlsx", "sms", "meta", "google", "mailchimp")
 SEGMENT_MAPS = ("default", "with-lost")
+#: The width a readable ``cohorts`` table fits without ``--all``, and its most recent cohorts.
+TERMINAL_WIDTH = 100
+RECENT_COHORTS = 12
 
 
 # --- option groups -----------------------------------------------------------------------------
@@ -100,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     cohorts.add_argument(
         "--metric", choices=("customers", "revenue", "orders", "ltv"), default="customers"
     )
+    cohorts.add_argument(
+        "--all",
+        action="store_true",
+        help=f"print every cohort and period (default: what fits {TERMINAL_WIDTH} columns; "
+        "--csv and --json always hold all)",
+    )
     _out_option(cohorts, "the table")
     cohorts.set_defaults(handler=_cohorts)
 
@@ -155,11 +164,15 @@ def _add_export(commands: Any) -> None:
 def _load(args: argparse.Namespace, *, orders_only: bool = False) -> tuple[Any, pd.DataFrame]:
     import selorax_analytics as sa
 
-    client = command_client(args)
-    options = {"refresh": args.refresh, "progress": not args.no_progress}
-    if orders_only:
-        return None, sa.load_orders(client, **options)
-    return sa.load_store(client, **options)
+    progress = not args.no_progress
+
+    def load(client: Any, refresh: Any) -> tuple[pd.DataFrame, ...]:
+        if orders_only:
+            return (sa.load_orders(client, refresh=refresh, progress=progress),)
+        return sa.load_store(client, refresh=refresh, progress=progress)
+
+    frames = load_fresh(args, load)
+    return (None, frames[0]) if orders_only else (frames[0], frames[1])
 
 
 def _as_of(args: argparse.Namespace) -> str:
@@ -232,8 +245,32 @@ def _cohorts(args: argparse.Namespace) -> int:
     notes = [f"{args.metric} by {args.by} cohort, period {args.period}, as of {as_of}"]
     if partial:
         notes.append(f"the period {partial} is partial (it holds as_of)")
+    if not (args.all or args.json or args.csv):
+        table, shown = _fit_width(table, TERMINAL_WIDTH)
+        notes.extend(shown)
     emit(args, {"cohorts": table}, notes)
     return 0
+
+
+def _fit_width(table: pd.DataFrame, width: int) -> tuple[pd.DataFrame, list[str]]:
+    """The recent cohorts and the first periods whose table fits ``width`` characters."""
+    periods = [c for c in table.columns if c != "cohort_size"]
+    other = [c for c in table.columns if c not in periods]
+    recent = table.tail(RECENT_COHORTS)
+    filled = [i + 1 for i, c in enumerate(periods) if recent[c].notna().any()]
+    keep = max(filled, default=len(periods))
+    while keep > 1:
+        text = table_text(flat_frame(recent[[*other, *periods[:keep]]]))
+        if max(len(line) for line in text.splitlines()) <= width:
+            break
+        keep -= 1
+    if not periods or (len(recent) == len(table) and keep == len(periods)):
+        return table, []
+    note = (
+        f"showing the last {len(recent)} of {len(table)} cohorts and periods "
+        f"{periods[0]}-{periods[keep - 1]} of {periods[0]}-{periods[-1]}; --all prints everything"
+    )
+    return recent[[*other, *periods[:keep]]], [note]
 
 
 def _guests(args: argparse.Namespace) -> int:
@@ -256,6 +293,11 @@ def _export(args: argparse.Namespace) -> int:
 
     if bool(args.segment) == bool(args.all):
         raise _UsageError("export needs a segment name or --all (not both)")
+    from selorax_analytics.exports.segments import FORMAT_SUFFIXES, segment_file_stem
+
+    path = args.out or segment_file_stem(args.segment or "") + FORMAT_SUFFIXES[args.format]
+    if not (args.all or Path(path).is_dir()):  # refused before the store is loaded
+        refuse_existing([Path(path)], overwrite=args.overwrite)
     customers, orders = _load(args)
     as_of = _as_of(args)
     rfm = sa.rfm_segments(orders, as_of=as_of, segment_map=_segment_map(args.segments))
@@ -264,9 +306,6 @@ def _export(args: argparse.Namespace) -> int:
     if args.all:
         results = sa.export_segments(rfm, args.out or ".", customers=customers, **options)
     else:
-        from selorax_analytics.exports.segments import FORMAT_SUFFIXES, segment_file_stem
-
-        path = args.out or segment_file_stem(args.segment) + FORMAT_SUFFIXES[args.format]
         results = {args.segment: sa.export_segment(rfm, args.segment, path, customers=customers,
                                                    **options)}  # fmt: skip
     rows = [

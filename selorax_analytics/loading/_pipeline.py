@@ -152,13 +152,14 @@ def run(plan: Plan, client: Client, fetch: FetchStep) -> pd.DataFrame:
         assert cached is not None
         frame, meta = cached
         stats = _stats("cache", "none", Walked(), None)
-        return finish(load, frame, {**stats, "mode": meta.get("mode")})
+        served = {"mode": meta.get("mode"), "refreshed_at": meta.get("refreshed_at")}
+        return finish(load, frame, {**stats, **served})
     fetched = fetch(load, cached)
+    meta = build_meta(plan, load.client, fetched.frame, **fetched.meta)
     if load.entry is not None:
-        load.entry.write(
-            fetched.frame, build_meta(plan, load.client, fetched.frame, **fetched.meta)
-        )
+        load.entry.write(fetched.frame, meta)
     stats = _stats("api", fetched.refresh, fetched.walked, fetched.changes)
+    stats["refreshed_at"] = meta["refreshed_at"]
     if cache_problem is not None:
         stats["cache_problem"] = cache_problem
     if fetched.mode is not None:

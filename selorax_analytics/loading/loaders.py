@@ -7,7 +7,8 @@ concurrently), checks the rows against ``total`` and repairs a walk the store ch
 types the rows with :mod:`selorax_analytics.schema`, and keeps the frame in the cache
 (:mod:`selorax_analytics.loading.cache`). ``frame.attrs["selorax"]`` describes the load: ``source``
 (``"api"`` or ``"cache"``), ``refresh``, ``requests``, ``pages``, ``rows``, ``seconds``,
-``cache_dir``, ``mode``, ``repair`` and ``changes``.
+``cache_dir``, ``refreshed_at`` (when the data came from the API), ``mode``, ``repair`` and
+``changes``.
 """
 
 from __future__ import annotations

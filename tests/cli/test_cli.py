@@ -337,7 +337,9 @@ def test_export_refuses_to_overwrite_and_names_valid_segments(store, monkeypatch
         store, monkeypatch, capsys, "export", "Champs", "--as-of", AS_OF, "--out", str(tmp_path)
     )
     assert code == 1
-    assert "'Champions'" in err and "'At Risk'" in err and len(err.splitlines()) == 1
+    age, error = err.splitlines()  # the data's age line, then the error in one line
+    assert age.startswith("data from the cache, ")
+    assert "'Champions'" in error and "'At Risk'" in error
 
 
 def test_bad_token_is_one_line_and_never_echoed(store, monkeypatch, capsys, tmp_path):
