@@ -24,7 +24,7 @@ from selorax_analytics.api.client import Client
 from selorax_analytics.api.paginators import MAX_PAGE_SIZE
 from selorax_analytics.exceptions import NotFoundError, PermissionDeniedError
 from selorax_analytics.loading._customers import walk_customers
-from selorax_analytics.loading._frames import Progress, retype, sort_frame, upsert
+from selorax_analytics.loading._frames import retype, sort_frame, upsert
 from selorax_analytics.loading._pipeline import WALK_ORDER, Cached, Fetched, Load, Walked, walk
 from selorax_analytics.loading._sublists import walk_each
 from selorax_analytics.loading._typing import to_frame
@@ -209,9 +209,7 @@ def _read_each(load: Load, user_ids: list[int]) -> tuple[dict[int, list[dict[str
     def fetch(user_id: int, page: int, limit: int) -> Any:
         return load.client.customer_orders(user_id, page=page, limit=limit, status=status)
 
-    journal = load.journal("per-customer")
-    bar = Progress(load.plan.progress, "orders per customer", "customers")
-    try:
+    with load.tracked("per-customer", "orders per customer", "customers") as (journal, bar):
         found, report = walk_each(
             user_ids,
             fetch,
@@ -221,12 +219,6 @@ def _read_each(load: Load, user_ids: list[int]) -> tuple[dict[int, list[dict[str
             progress=bar,
             gone=NotFoundError,
         )
-    finally:
-        bar.close()
-        if journal is not None:
-            journal.close()
-    if journal is not None:
-        journal.discard()
     repair = {"customers_gone": list(report.removed)} if report.removed else None
     return found, Walked(report.pages, repair)
 

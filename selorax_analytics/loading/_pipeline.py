@@ -16,13 +16,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -142,6 +143,23 @@ class Load:
         fingerprint = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
         suffix = "" if purpose == "main" else f".{purpose}"
         return Entry(self.entry.folder, self.plan.name + suffix).journal(fingerprint)
+
+    @contextlib.contextmanager
+    def tracked(
+        self, purpose: str, desc: str, unit: str
+    ) -> Iterator[tuple[Journal | None, Progress]]:
+        """A walk's resume journal and progress bar: both closed at the end, and the journal
+        removed when the walk finished (kept, to resume from, when it raised)."""
+        journal = self.journal(purpose)
+        bar = Progress(self.plan.progress, desc, unit)
+        try:
+            yield journal, bar
+        finally:
+            bar.close()
+            if journal is not None:
+                journal.close()
+        if journal is not None:
+            journal.discard()
 
 
 def run(plan: Plan, client: Client, fetch: FetchStep) -> pd.DataFrame:
@@ -270,27 +288,20 @@ def walk(
     ``updated_at:desc`` (see :class:`PageWalker`); ``prepare`` runs while the changed-rows check
     is out. The walk's journal lets an interrupted load resume.
     """
-    journal = load.journal(purpose)
     main = purpose == "main"
-    bar = Progress(load.plan.progress, load.plan.kind + ("" if main else f" ({purpose})"), "rows")
-    walker = PageWalker(
-        fetch,
-        id_field=id_field,
-        pool=load.client.pool,
-        max_in_flight=load.client.max_concurrency,
-        journal=journal,
-        progress=bar,
-        changes=changes,
-        first=load.take_first_page() if main else None,
-    )
-    try:
+    desc = load.plan.kind + ("" if main else f" ({purpose})")
+    with load.tracked(purpose, desc, "rows") as (journal, bar):
+        walker = PageWalker(
+            fetch,
+            id_field=id_field,
+            pool=load.client.pool,
+            max_in_flight=load.client.max_concurrency,
+            journal=journal,
+            progress=bar,
+            changes=changes,
+            first=load.take_first_page() if main else None,
+        )
         rows = walker.walk(prepare)
-    finally:
-        bar.close()
-        if journal is not None:
-            journal.close()
-    if journal is not None:
-        journal.discard()
     return rows, _walked(walker.report)
 
 
