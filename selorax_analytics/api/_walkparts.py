@@ -67,7 +67,7 @@ class WalkReport:
     rounds: int = 0
     total_first: int | None = None
     total_final: int | None = None
-    added: list[int] = field(default_factory=list)
+    #: Sub-lists found gone during a per-customer walk (their customers were deleted).
     removed: list[int] = field(default_factory=list)
     #: Rows replaced by their newer version from the changed-rows check.
     refreshed: int = 0
@@ -93,7 +93,6 @@ class WalkReport:
             "repair_rounds": self.rounds,
             "total_first": self.total_first,
             "total_final": self.total_final,
-            "added": list(self.added),
             "removed": list(self.removed),
             "refreshed": self.refreshed,
             "created": list(self.created),
