@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+from _common import add_smoke_flag, emit, machine_line
 
 from selorax_analytics.api.client import Client
 from selorax_analytics.loading.loaders import load_customers, load_orders, load_store
@@ -53,6 +53,9 @@ LATENCY = 0.05
 #: Runs of our loads per measurement (the naive walk and dlt, at 7-14 s, run once).
 REPEATS = 5
 API = "/api/apps/v1"
+#: ``--smoke``: the people of the sandbox stores, and the customers of the cached load.
+SMOKE_CUSTOMERS = 300
+SMOKE_BIG_CUSTOMERS = 20_000
 
 
 def naive_walk(base_url: str, path: str, params: dict, limit: int = 50) -> tuple[list, int]:
@@ -172,7 +175,7 @@ class SandboxProcess:
     """
 
     def __init__(self, latency: float, customers: int | None = None) -> None:
-        command = [sys.executable, "-m", "selorax_analytics.cli._main", "sandbox", "--port", "0"]
+        command = [sys.executable, "-m", "selorax_analytics.cli", "sandbox", "--port", "0"]
         command += ["--latency", str(latency * 1000)]
         if customers is not None:
             command += ["--customers", str(customers)]
@@ -194,8 +197,12 @@ class SandboxProcess:
 
 
 def full_load(
-    server: Sandbox | SandboxProcess, customers: pd.DataFrame, orders: pd.DataFrame
+    server: Sandbox | SandboxProcess,
+    customers: pd.DataFrame,
+    orders: pd.DataFrame,
+    where: str = "in_process",
 ) -> dict:
+    """Section 1 and 2; ``where`` names the sandbox's place in the machine-readable lines."""
     url = server.base_url
     server.reset_counts()
     (naive_rows, naive_requests), naive_s = timed(
@@ -264,6 +271,13 @@ def full_load(
         f"(best against best {min(both_runs) / min(hand_runs):.2f}x; goal at most 1.2x)"
     )
     print(f"\n2. Requests: {ours_requests} used, minimum {minimum} (+1 newest-rows check per list)")
+    runs = {"runs": REPEATS}
+    emit(f"full_load_pair_{where}", ours_s, "s", baseline="naive_walk", baseline_value=naive_s)
+    emit(f"full_load_pair_{where}_vs_dlt", ours_s, "s", baseline="dlt", baseline_value=dlt_s)
+    emit(f"load_store_{where}", both_s, "s", baseline="naive_walk", baseline_value=naive_s, **runs)
+    emit(f"load_store_{where}_vs_dlt", both_s, "s", baseline="dlt", baseline_value=dlt_s)
+    emit(f"load_store_{where}_vs_hand", both_s, "s", baseline="hand_walk", baseline_value=hand_s)
+    emit(f"requests_{where}", ours_requests, "requests", baseline="minimum", baseline_value=minimum)
     return {
         "naive_s": naive_s,
         "naive_requests": naive_requests,
@@ -308,6 +322,14 @@ def incremental(server: Sandbox, client: Client, customers: pd.DataFrame) -> dic
     print(f"   incremental: {inc_requests} requests {inc_s:.2f} s")
     print(f"   full reload: {full_requests} requests {full_s:.2f} s (identical frames)")
     print(f"   {full_s / inc_s:.1f}x faster, {full_requests / inc_requests:.1f}x fewer requests")
+    emit("incremental_refresh", inc_s, "s", baseline="full_reload", baseline_value=full_s)
+    emit(
+        "incremental_requests",
+        inc_requests,
+        "requests",
+        baseline="full_reload",
+        baseline_value=full_requests,
+    )
     return {
         "inc_s": inc_s,
         "inc_requests": inc_requests,
@@ -335,71 +357,142 @@ def fallback(server: Sandbox, sample: int) -> dict:
         f"   sequential: {sequential_s:.1f} s (extrapolated from {sample} customers, "
         f"{per * 1000:.1f} ms each); {sequential_s / ours_s:.1f}x"
     )
+    emit("per_customer_fallback", ours_s, "s", baseline="sequential", baseline_value=sequential_s)
     return {"fallback_s": ours_s, "sequential_s": sequential_s, "requests": ours_requests}
 
 
 BIG_CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
+
 from selorax_analytics.api.client import Client
 from selorax_analytics.loading.loaders import load_customers, load_orders
-client = Client("http://big.invalid", token="sx_at_benchmarkbigstore0000", store_id=22)
-def hwm():  # peak resident memory of this process in MiB (ru_maxrss survives exec on Linux)
+url, token = sys.argv[1], sys.argv[2]
+def hwm():  # peak resident memory of this process in MiB
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 rss0 = hwm()
+client = Client(url, token=token)  # the sandbox that named the folder is gone: cache only
 began = time.perf_counter()
 c = load_customers(client, refresh="never", progress=False)
 o = load_orders(client, refresh="never", progress=False)
 seconds = time.perf_counter() - began
+assert c.attrs["selorax"]["requests"] == 0 and o.attrs["selorax"]["requests"] == 0
 print(json.dumps({"seconds": seconds, "customers": len(c), "orders": len(o),
+                  "orders_mb": o.memory_usage(deep=True).sum() / 2**20,
                   "rss0_mb": rss0, "peak_mb": hwm()}))
 """
 
 
-def big(cache_dir: Path) -> dict:
-    """Write 1,000,000 customers and about 10,000,000 orders straight to the cache, then load them.
+def big_store(customers: int, rate_scale: float) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """The generated store as the API sends it, kept under the temp folder between runs.
 
-    ``rate_scale=20`` makes the generator draw about 10 orders per customer.
+    Generating 1,000,000 customers takes minutes; the frames are written once to
+    ``<tmp>/selorax-bench/store-<customers>-<rate_scale>-<package version>/`` and read back on
+    later runs. Returns the frames and the seconds generating them took (0 when read back).
     """
-    from selorax_analytics.loading._pipeline import Plan, build_meta
-    from selorax_analytics.loading._store import cache_dir_for
+    from selorax_analytics import __version__
+
+    folder = Path(tempfile.gettempdir(), "selorax-bench")
+    folder /= f"store-{customers}-{rate_scale:g}-{__version__}"
+    if (folder / "done").exists():
+        read = [pd.read_parquet(folder / f"{n}.parquet") for n in ("customers", "orders")]
+        return read[0], read[1], 0.0
+    began = time.perf_counter()
+    c, o = api_frames(generate_store(customers=customers, items=False, rate_scale=rate_scale))
+    made_s = time.perf_counter() - began
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("customers", c), ("orders", o)):
+        frame.to_parquet(folder / f"{name}.parquet.part")
+        (folder / f"{name}.parquet.part").replace(folder / f"{name}.parquet")
+    (folder / "done").touch()
+    return c, o, made_s
+
+
+def seed_cache(cache_dir: Path, customers: pd.DataFrame, orders: pd.DataFrame) -> tuple[str, Path]:
+    """A cache of ``customers`` and ``orders`` as the loaders write it; the URL that finds it.
+
+    Through public entry points only: the loaders read a small sandbox store into
+    ``cache_dir`` (so the folder, ``stores.json`` and the metadata are the current code's own),
+    then each cached frame is replaced by the big one with that same metadata (its watermarks
+    moved to the big frame's) through the cache's :class:`Entry`.
+    """
     from selorax_analytics.loading.cache import Entry
 
-    began = time.perf_counter()
-    customers, orders = api_frames(generate_store(customers=1_000_000, items=False, rate_scale=20))
-    made_s = time.perf_counter() - began
     os.environ["SELORAX_CACHE_DIR"] = str(cache_dir)
-    client = Client("http://big.invalid", token="sx_at_benchmarkbigstore0000", store_id=22)
-    folder = cache_dir_for(client)
-    for kind, frame, params in (
-        ("customers", customers, {"include_guests": True, "since": None}),
-        ("orders", orders, {"since": None, "until": None, "status": None}),
-    ):
-        plan = Plan(kind=kind, params=params, defaults=params)
-        extra = {"mode": "orders"} if kind == "orders" else {}
-        meta = build_meta(plan, client, frame, **extra)
-        Entry(folder, kind).write(frame, meta)
+    with Sandbox(customers=200) as url:
+        seeded = load_store(Client(url, token=DEMO_TOKEN), progress=False)
+    folder = Path(seeded[0].attrs["selorax"]["cache_dir"])
+    for kind, frame in (("customers", customers), ("orders", orders)):
+        entry = Entry(folder, kind, kind)
+        meta = entry.read_meta()
+        meta["watermarks"] = {
+            column: frame[column].max().isoformat()
+            for column in meta.get("watermarks", {})
+            if column in frame
+        }
+        entry.write(frame, meta)
+    return url, folder
+
+
+def big(cache_dir: Path, customers: int = 1_000_000, repeats: int = 3) -> dict:
+    """A cached load of ``customers`` customers and about 10 orders each, in fresh processes.
+
+    ``rate_scale=20`` makes the generator draw about 10 orders per customer. Each of ``repeats``
+    loads runs in a process of its own (a cold interpreter, the files in the page cache after
+    the first); the median is reported.
+    """
+    customers_frame, orders_frame, made_s = big_store(customers, rate_scale=20)
+    url, folder = seed_cache(cache_dir, customers_frame, orders_frame)
     size = sum(p.stat().st_size for p in folder.glob("*.parquet")) / 2**20
-    del customers, orders
+    del customers_frame, orders_frame
     env = {**os.environ, "SELORAX_CACHE_DIR": str(cache_dir)}
-    out = subprocess.run(
-        [sys.executable, "-c", BIG_CHILD], env=env, capture_output=True, text=True, check=True
-    )
-    result = json.loads(out.stdout)
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", BIG_CHILD, url, DEMO_TOKEN],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(out.stdout))
+    result = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+    seconds = [round(r["seconds"], 2) for r in runs]
     print(f"\n5. Cached load of {result['customers']:,} customers and {result['orders']:,} orders")
-    print(f"   generated in {made_s:.0f} s; Parquet on disk {size:.0f} MiB")
+    made = (
+        f"generated in {made_s:.0f} s"
+        if made_s
+        else "generated data read back from the temp folder"
+    )
+    print(f"   {made}; Parquet on disk {size:.0f} MiB; orders frame {result['orders_mb']:.0f} MiB")
     print(
-        f"   load: {result['seconds']:.2f} s, peak RSS {result['peak_mb']:.0f} MiB "
+        f"   load: {result['seconds']:.2f} s (median of {repeats}: {seconds}), "
+        f"peak RSS {result['peak_mb']:.0f} MiB "
         f"(interpreter and imports before the load: {result['rss0_mb']:.0f} MiB)"
+    )
+    rows = result["customers"] + result["orders"]
+    emit("cached_load", result["seconds"], "s", rows=rows, runs=seconds)
+    emit(
+        "cached_load_peak_rss",
+        result["peak_mb"],
+        "MiB",
+        baseline="orders_frame",
+        baseline_value=result["orders_mb"],
+        rows=rows,
     )
     return result
 
 
 def main() -> None:
+    global REPEATS, LATENCY
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", action="store_true", help="also the 1M-customer cached load")
     parser.add_argument("--big-only", action="store_true", help="only the 1M-customer cached load")
+    parser.add_argument(
+        "--big-customers", type=int, default=1_000_000, help="customers of the cached load"
+    )
+    parser.add_argument("--big-repeats", type=int, default=5, help="cached loads (median)")
     parser.add_argument("--sequential-sample", type=int, default=300)
     parser.add_argument(
         "--larger",
@@ -407,32 +500,35 @@ def main() -> None:
         metavar="N",
         help="also the full load of a demo store of N people, sandbox in its own process",
     )
+    add_smoke_flag(parser)
     args = parser.parse_args()
-    print(
-        f"machine: {os.cpu_count()} cores, "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-        f"Python {platform.python_version()}, latency {LATENCY * 1000:.0f} ms per request"
-    )
+    people = None  # the demo store
+    if args.smoke:  # every section, on stores of seconds; the cached load on 20,000 customers
+        REPEATS, LATENCY, people, args.sequential_sample = 1, 0.01, SMOKE_CUSTOMERS, 5
+        args.big, args.big_customers, args.big_repeats = True, SMOKE_BIG_CUSTOMERS, 1
+        args.larger = args.larger and SMOKE_CUSTOMERS * 2
+    print(f"{machine_line()}, latency {LATENCY * 1000:.0f} ms per request")
     if args.big_only:
         with tempfile.TemporaryDirectory() as tmp:
-            big(Path(tmp))
+            big(Path(tmp), args.big_customers, args.big_repeats)
         return
-    customers, orders = api_frames(generate_store())
-    server = Sandbox(faults=Faults(latency=LATENCY))
+    store = {} if people is None else {"customers": people}
+    customers, orders = api_frames(generate_store(**store))
+    server = Sandbox(faults=Faults(latency=LATENCY), **store)
     server.start()
     try:
         print("\n== the sandbox in this process (sharing the interpreter with the client)")
-        first = full_load(server, customers, orders)
+        first = full_load(server, customers, orders, "in_process")
         incremental(server, first["client"], customers)
     finally:
         server.stop()
-    remote = SandboxProcess(LATENCY)
+    remote = SandboxProcess(LATENCY, customers=people)
     try:
         print("\n== the sandbox in a process of its own (as a remote API would be)")
-        full_load(remote, customers, orders)
+        full_load(remote, customers, orders, "own_process")
     finally:
         remote.stop()
-    server = Sandbox(faults=Faults(latency=LATENCY))
+    server = Sandbox(faults=Faults(latency=LATENCY), **store)
     server.start()
     try:
         fallback(server, args.sequential_sample)
@@ -446,15 +542,14 @@ def main() -> None:
                 f"\n== a larger store ({len(larger_c):,} customers, {len(larger_o):,} orders), "
                 "the sandbox in a process of its own"
             )
-            full_load(remote, larger_c, larger_o)
+            full_load(remote, larger_c, larger_o, "larger")
         finally:
             remote.stop()
     if args.big:
         with tempfile.TemporaryDirectory() as tmp:
-            big(Path(tmp))
-    print(
-        f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
-    )
+            big(Path(tmp), args.big_customers, args.big_repeats)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of this process: {peak:.0f} MiB")
 
 
 if __name__ == "__main__":
