@@ -18,12 +18,15 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 import pandas as pd
+from _common import add_smoke_flag, emit, machine_line
 
 import selorax_analytics as sa
 from selorax_analytics.sandbox.frames import api_frames
 from selorax_analytics.sandbox.generator import DEMO_AS_OF, generate_store
 
 INVALID = "('cancelled', 'returned', 'failed')"
+#: ``--smoke``: customers of the generated store.
+SMOKE_CUSTOMERS = 3_000
 
 
 def measure(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -191,7 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--rate-scale", type=float, default=1.0, help="generator purchase rate")
     parser.add_argument("--repeat", type=int, default=1)
+    add_smoke_flag(parser)
     args = parser.parse_args(argv)
+    if args.smoke:  # the same cases on a store of seconds
+        args.customers, args.repeat = SMOKE_CUSTOMERS, 1
+    print(machine_line())
     start = time.perf_counter()
     store = generate_store(customers=args.customers, items=False, rate_scale=args.rate_scale)
     customers, orders = api_frames(store)
@@ -227,10 +234,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:<18}{t_ours:>9.2f}{t_sql:>10.2f}{t_ours / t_sql:>7.2f}"
             f"{m_ours / 2**20:>15,.0f}{m_ours / size:>13.2f}{m_sql / 2**20:>15,.0f}"
         )
+        emit(name, t_ours, "s", baseline="duckdb", baseline_value=t_sql, repeat=args.repeat)
+        emit(
+            f"{name}_peak",
+            m_ours / 2**20,
+            "MiB",
+            baseline="orders_frame",
+            baseline_value=size / 2**20,
+        )
     check = sa.rfm_segments(orders, as_of=as_of)
     theirs = sql_rfm(db, as_of)
     same = np.array_equal(check["rfm_score"].to_numpy(), theirs["rfm_score"].to_numpy())
     print(f"rfm_score identical to the SQL version: {same}")
+    emit("rfm_score_identical_to_sql", int(same), "bool")
     return 0
 
 
