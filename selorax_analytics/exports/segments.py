@@ -46,7 +46,7 @@ import pandas as pd
 from selorax_analytics._files import refuse_existing, write_file
 from selorax_analytics._version import __version__
 from selorax_analytics.exceptions import DataError, OutputExistsError
-from selorax_analytics.exports import _contacts
+from selorax_analytics.exports import _contacts, _holdout
 from selorax_analytics.exports._contacts import Row, guard_cell
 
 ExportFormat = Literal["csv", "xlsx", "sms", "meta", "google", "mailchimp"]
@@ -83,6 +83,9 @@ class ExportResult:
         One row per value or person left out: ``identity_id``, ``user_id``, ``field``
         (``"phone"``, ``"email"`` or ``"person"``), ``value`` and ``reason``. A person whose
         phone is invalid but whose e-mail is usable is still written, without the phone.
+    campaign
+        With a hold-out, the campaign record beside the file (``<path>.campaign.json``: who was
+        targeted and who held out); ``None`` otherwise.
     """
 
     path: Path
@@ -91,6 +94,7 @@ class ExportResult:
     format: str
     rows: int
     skipped: pd.DataFrame = field(repr=False)
+    campaign: Path | None = field(default=None, repr=False)
 
     @property
     def skipped_people(self) -> int:
@@ -142,6 +146,8 @@ def export_segment(
     format: ExportFormat = "csv",
     region: str = "BD",
     overwrite: bool = False,
+    holdout: float | None = None,
+    seed: int | None = None,
 ) -> ExportResult:
     """Write the people of one RFM segment to a file for a person or a platform.
 
@@ -167,6 +173,15 @@ def export_segment(
     overwrite
         Replace existing files. By default an existing file (or manifest) is an error and
         nothing is written.
+    holdout
+        A share strictly between 0 and 1: that share of the people the file could take is kept
+        out of it, drawn at random within each RFM cell (``r_score``, ``f_score``,
+        ``m_score``) so both groups look alike, and a campaign record is written beside the
+        file as ``<path>.campaign.json`` for :func:`selorax_analytics.campaign_report`.
+        ``None`` (the default): everyone is written and no record.
+    seed
+        The seed of the hold-out draw: the same people, share and seed give the same groups.
+        ``None`` draws a fresh seed, written in the record.
 
     Returns
     -------
@@ -176,7 +191,8 @@ def export_segment(
     Raises
     ------
     DataError
-        Unknown segment or format, or a frame missing columns.
+        Unknown segment or format, a frame missing columns, or a ``holdout`` or ``seed`` out
+        of range.
     OutputExistsError
         ``path`` or its manifest exists and ``overwrite`` is false (also a ``FileExistsError``),
         or ``path`` is a folder.
@@ -190,10 +206,17 @@ def export_segment(
     _check_format(format)
     _contacts.check_columns(rfm, _contacts.RFM_COLUMNS, "rfm")
     _check_segment(rfm, segment)
+    draw = None if holdout is None else _holdout.check_holdout(holdout, seed)
     target = Path(path)
-    refuse_existing([target, _manifest_path(target)], overwrite=overwrite)
+    refuse_existing(_paths(target, draw), overwrite=overwrite)
     linked = _contacts.link(rfm, customers, region=region)
-    return _export(linked, rfm, segment, target, format, region, overwrite)
+    return _export(linked, rfm, segment, target, format, region, overwrite, draw)
+
+
+def _paths(target: Path, draw: tuple[float, int] | None) -> list[Path]:
+    """The files one export writes: the file, its manifest and, with a hold-out, its record."""
+    record = [_holdout.record_path(target)] if draw else []
+    return [target, _manifest_path(target), *record]
 
 
 def _export(
@@ -204,9 +227,20 @@ def _export(
     format: str,
     region: str,
     overwrite: bool,
+    draw: tuple[float, int] | None = None,
 ) -> ExportResult:
     people, skipped = _contacts.segment_people(linked, segment)
     ok, reason = _eligible(people, format)
+    record = None
+    if draw is not None:
+        strata = _holdout.person_cells(rfm, linked)
+        strata = strata.reindex(people.loc[ok, "identity_id"].astype("int64"))
+        held = _holdout.draw_holdout(strata, *draw)
+        record = _holdout.campaign_record(
+            linked=linked, cells=strata, held=held, segment=segment, format=format, file=target,
+            as_of=_manifest_day(rfm.attrs.get("as_of")), holdout=draw[0], seed=draw[1],
+        )  # fmt: skip
+        sent = ok & ~people["identity_id"].isin(held)
     left_out = people.loc[~ok]
     person_rows = pd.DataFrame(
         {
@@ -219,7 +253,7 @@ def _export(
     )
     parts = [s for s in (skipped, person_rows) if len(s)]
     skipped = _contacts.typed_skipped(pd.concat(parts, ignore_index=True)) if parts else skipped
-    header, rows = _ROWS[format](people.loc[ok])
+    header, rows = _ROWS[format](people.loc[ok if record is None else sent])
     raw = _contacts.PLATFORM_DATA_COLUMNS.get(format, ())
     cells = [
         [v if c in raw else guard_cell(v) for c, v in zip(header, r, strict=True)] for r in rows
@@ -227,9 +261,16 @@ def _export(
     writer = _write_xlsx if format == "xlsx" else _write_csv
     write_file(target, lambda f: writer(f, header, cells, segment), overwrite=overwrite)
     manifest = _manifest(rfm, segment, format, target, len(rows), len(people), skipped, region)
+    if record is not None:
+        held_out = int((ok & ~sent).sum())
+        manifest["campaign"] = {"record": _holdout.record_path(target).name, "held_out": held_out}
+        write_file(_holdout.record_path(target), record, overwrite=overwrite)
     text = json.dumps(manifest, indent=2).encode() + b"\n"
     write_file(_manifest_path(target), text, overwrite=overwrite)
-    return ExportResult(target, _manifest_path(target), segment, format, len(rows), skipped)
+    campaign = _holdout.record_path(target) if record is not None else None
+    return ExportResult(
+        target, _manifest_path(target), segment, format, len(rows), skipped, campaign
+    )
 
 
 def segment_file_stem(segment: str) -> str:
@@ -246,12 +287,15 @@ def export_segments(
     format: ExportFormat = "csv",
     region: str = "BD",
     overwrite: bool = False,
+    holdout: float | None = None,
+    seed: int | None = None,
 ) -> dict[str, ExportResult]:
     """Export every segment present in ``rfm`` into ``directory``, one file each.
 
     Files are named after the segment and the format (``cant_lose_them.meta.csv``). Nothing is
     written when any target exists and ``overwrite`` is false. Parameters are those of
-    :func:`export_segment`.
+    :func:`export_segment`; with ``holdout`` each segment gets its own hold-out and campaign
+    record, every draw with the same ``seed`` (one fresh seed for all when ``None``).
 
     Returns
     -------
@@ -264,6 +308,7 @@ def export_segments(
     """
     _check_format(format)
     _contacts.check_columns(rfm, _contacts.RFM_COLUMNS, "rfm")
+    draw = None if holdout is None else _holdout.check_holdout(holdout, seed)
     folder = Path(directory)
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(
@@ -273,11 +318,11 @@ def export_segments(
     present = set(rfm["segment"].dropna().astype("str"))
     segments = [s for s in _contacts.segment_names(rfm) if s in present]
     targets = {s: folder / f"{segment_file_stem(s)}{FORMAT_SUFFIXES[format]}" for s in segments}
-    refuse_existing(
-        [p for t in targets.values() for p in (t, _manifest_path(t))], overwrite=overwrite
-    )
+    refuse_existing([p for t in targets.values() for p in _paths(t, draw)], overwrite=overwrite)
     linked = _contacts.link(rfm, customers, region=region)
-    return {s: _export(linked, rfm, s, t, format, region, overwrite) for s, t in targets.items()}
+    return {
+        s: _export(linked, rfm, s, t, format, region, overwrite, draw) for s, t in targets.items()
+    }
 
 
 def _manifest_path(path: Path) -> Path:
