@@ -60,6 +60,7 @@ _PUBLIC: dict[str, str] = {
     "plot_retention_curves": "presentation.plotting",
     "plot_rfm_grid": "presentation.plotting",
     "plot_segments": "presentation.plotting",
+    "style": "presentation.tables",
     "build_report": "report.build",
     "DEFAULT_RFM_SEGMENTS": "analytics.rfm",
     "RFM_SEGMENTS_WITH_LOST": "analytics.rfm",

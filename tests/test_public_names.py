@@ -25,3 +25,10 @@ def test_the_readme_draws_every_error():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     tree = readme.split("SeloraxError\n", 1)[1].split("```", 1)[0]
     assert [name for name in ERRORS if name != "SeloraxError" and name not in tree] == []
+
+
+def test_style_is_the_table_helper():
+    from selorax_analytics.presentation import tables
+
+    assert sa.style is tables.style
+    assert "style" in sa.__all__
