@@ -101,6 +101,42 @@ class ExportResult:
         """People of the segment that were not written."""
         return int((self.skipped["field"] == "person").sum())
 
+    def summary(self) -> dict[str, object]:
+        """What was written, for a person: segment, format, rows, file name, people left out, why.
+
+        ``why`` lists each reason a person was left out with its count (``"7 no valid e-mail
+        address (Mailchimp needs one)"``), ``"; "``-separated, empty when nobody was.
+        """
+        people = self.skipped.loc[self.skipped["field"] == "person", "reason"]
+        reasons = people.value_counts(sort=True)
+        why = "; ".join(f"{n:,} {reason}" for reason, n in reasons.items())
+        return {
+            "segment": self.segment,
+            "format": self.format,
+            "rows": self.rows,
+            "file": self.path.name,
+            "people_left_out": len(people),
+            "why": why,
+        }
+
+    def __repr__(self) -> str:
+        left = self.skipped_people
+        return (
+            f"<ExportResult {self.segment!r} as {self.format}: {self.rows:,} rows in "
+            f"{self.path.name}, {left:,} people left out>"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{escape(k.replace('_', ' '))}</th>"
+            f"<td style='text-align:left'>{escape(f'{v:,}' if isinstance(v, int) else str(v))}"
+            "</td></tr>"
+            for k, v in self.summary().items()
+        )
+        return f"<table class='selorax-export'>{cells}</table>"
+
 
 Rows = Callable[[pd.DataFrame], tuple[Sequence[str], list[Row]]]
 _ROWS: dict[str, Rows] = {

@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 
 from selorax_analytics.analytics.clv.value import BetaGeoFit, CalibrationHoldout
 from selorax_analytics.exceptions import DataError
+from selorax_analytics.presentation._axes import legend_outside, percent_axis
 
 __all__ = [
     "plot_calibration_holdout",
@@ -29,6 +30,7 @@ def plot_probability_alive_matrix(
     *,
     max_frequency: int | None = None,
     T: float | None = None,
+    unit: str = "days",
     ax: Axes | None = None,
 ) -> Axes:
     """Heat map of the probability that a customer is alive, by frequency and recency.
@@ -42,6 +44,9 @@ def plot_probability_alive_matrix(
     T : float, optional
         Age of the customers shown, in the model's time unit; recency runs from 0 to ``T``.
         Defaults to the largest ``T`` the model was fitted on.
+    unit : str, default "days"
+        The model's time unit, written on the axes: days for summaries of
+        :func:`selorax_analytics.customer_summary` with its default ``freq="D"``.
     ax : Axes, optional
         Where to draw; the current Axes if not given.
 
@@ -57,7 +62,9 @@ def plot_probability_alive_matrix(
     """
     grid = _grid(model, max_frequency, T)
     values = model.probability_alive(grid)
-    return _matrix(grid, values, "Probability alive", ax, vmin=0.0, vmax=1.0)
+    ax = _matrix(grid, values, "Probability alive (%)", unit, ax, vmin=0.0, vmax=1.0)
+    percent_axis(ax.images[0].colorbar.ax.yaxis)  # type: ignore[union-attr]
+    return ax
 
 
 def plot_expected_purchases_matrix(
@@ -66,6 +73,7 @@ def plot_expected_purchases_matrix(
     t: float = 1.0,
     max_frequency: int | None = None,
     T: float | None = None,
+    unit: str = "days",
     ax: Axes | None = None,
 ) -> Axes:
     """Heat map of the purchases expected in the next ``t`` time units, by frequency and recency.
@@ -76,7 +84,7 @@ def plot_expected_purchases_matrix(
         A fitted model, from :func:`selorax_analytics.fit_bgnbd`.
     t : float, default 1.0
         The horizon, in the model's time unit (days for :func:`customer_value` summaries).
-    max_frequency, T, ax
+    max_frequency, T, unit, ax
         As for :func:`plot_probability_alive_matrix`.
 
     Returns
@@ -90,7 +98,7 @@ def plot_expected_purchases_matrix(
     """
     grid = _grid(model, max_frequency, T)
     values = model.expected_purchases(grid, t)
-    return _matrix(grid, values, f"Expected purchases in the next {t:g}", ax)
+    return _matrix(grid, values, f"Expected purchases in the next {t:g} {unit}", unit, ax)
 
 
 def plot_calibration_holdout(
@@ -131,14 +139,14 @@ def plot_calibration_holdout(
         labels[-1] = f"{max_frequency}+"
     ax.set_xticks(positions, labels)
     ax.set(
-        xlabel="Repeat purchases in the calibration period",
-        ylabel=f"Mean purchases in the {result.holdout_days:g}-day holdout",
+        xlabel="Repeat purchases in the calibration period (count)",
+        ylabel=f"Mean purchases per customer\nin the {result.holdout_days:g}-day holdout",
         title=(
             f"MAE {result.mae:.3f} per customer; holdout total {result.total_actual:,.0f} "
             f"actual, {result.total_predicted:,.0f} predicted"
         ),
     )
-    ax.legend()
+    legend_outside(ax)
     return ax
 
 
@@ -160,6 +168,7 @@ def _matrix(
     grid: pd.DataFrame,
     values: pd.Series,
     label: str,
+    unit: str,
     ax: Axes | None,
     *,
     vmin: float | None = None,
@@ -186,8 +195,8 @@ def _matrix(
     )
     ax.figure.colorbar(image, ax=ax, label=label)
     ax.set(
-        xlabel="Recency (time of the last purchase after the first)",
-        ylabel="Frequency (repeat purchases)",
-        title=f"{label}, customers of age T = {recency[-1]:g}",
+        xlabel=f"Recency ({unit} from the first purchase to the last)",
+        ylabel="Frequency (repeat purchases, count)",
+        title=f"{label.removesuffix(' (%)')},\ncustomers of age T = {recency[-1]:g} {unit}",
     )
     return ax

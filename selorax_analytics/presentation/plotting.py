@@ -1,6 +1,8 @@
 """Plots of the analytics results: each takes a result frame, draws on ``ax`` and returns it.
 
 No function here touches pyplot's global state beyond ``plt.gca()`` when no ``ax`` is given.
+Legends sit outside the data (to the right of the Axes), and every axis names its unit: days,
+months, ৳ (tick labels with separators) or %.
 """
 
 from __future__ import annotations
@@ -12,6 +14,16 @@ import pandas as pd
 
 from selorax_analytics.analytics._frames import check_columns, check_option
 from selorax_analytics.exceptions import DataError
+from selorax_analytics.presentation._axes import (
+    PERIOD_WORDS,
+    axes,
+    legend_outside,
+    percent_axis,
+    periods_since,
+    taka_axis,
+    taka_unit,
+)
+from selorax_analytics.presentation._cohort_curves import Highlight, draw_curves
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,16 +33,14 @@ _METRIC_LABELS = {
     "customers": "share of cohort ordering",
     "revenue": "revenue relative to period 0",
     "orders": "valid orders",
-    "ltv": "cumulative revenue per customer (BDT)",
+    "ltv": "cumulative revenue per customer (৳)",
 }
 
+_axes = axes
 
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
 
-    return plt.gca()
+def _metric_label(metric: str) -> str:
+    return _METRIC_LABELS.get(metric, metric).replace("(৳)", taka_unit())
 
 
 def plot_segments(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -58,8 +68,9 @@ def plot_segments(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.barh(y + 0.2, summary["revenue_share"] * 100, height=0.4, label="revenue")
     ax.set_yticks(y, summary["segment"].astype(str).tolist())
     ax.invert_yaxis()
-    ax.set(xlabel="share (%)", ylabel="segment", title="RFM segments: customers and revenue")
-    ax.legend(loc="lower right")
+    ax.set(xlabel="share of all (%)", ylabel="segment", title="RFM segments: customers and revenue")
+    percent_axis(ax.xaxis, of=100.0)
+    legend_outside(ax)
     return ax
 
 
@@ -73,7 +84,7 @@ def plot_rfm_grid(
     rfm
         An :func:`~selorax_analytics.rfm_segments` result.
     value
-        ``"customers"`` (count) or ``"revenue"`` (sum of ``monetary``, BDT).
+        ``"customers"`` (count) or ``"revenue"`` (sum of ``monetary``, ৳).
     ax
         Axes to draw on; the current Axes by default.
 
@@ -88,14 +99,21 @@ def plot_rfm_grid(
     grid = np.bincount(cell, weights=weights, minlength=25).reshape(5, 5)[::-1]
     ax = _axes(ax)
     image = ax.imshow(grid, cmap="Blues", aspect="auto")
-    ax.figure.colorbar(image, ax=ax, label=value if value == "customers" else "revenue (BDT)")
+    label = "customers (people)" if value == "customers" else f"revenue {taka_unit()}"
+    bar = ax.figure.colorbar(image, ax=ax, label=label)
+    if value == "revenue":
+        taka_axis(bar.ax.yaxis)
     top = grid.max() if grid.size else 0
     for (row, col), number in np.ndenumerate(grid):
         colour = "white" if top and number > top / 2 else "black"
         ax.text(col, row, f"{number:,.0f}", ha="center", va="center", color=colour, fontsize=8)
     ax.set_xticks(range(5), [str(f) for f in range(1, 6)])
     ax.set_yticks(range(5), [str(r) for r in range(5, 0, -1)])
-    ax.set(xlabel="F score (frequency)", ylabel="R score (recency)", title=f"RFM grid: {value}")
+    ax.set(
+        xlabel="F score (frequency, 1 = fewest orders)",
+        ylabel="R score (recency, 5 = most recent)",
+        title=f"RFM grid: {value}",
+    )
     return ax
 
 
@@ -154,12 +172,16 @@ def plot_cohort_heatmap(
     image = ax.imshow(
         np.ma.masked_invalid(values), cmap="viridis", aspect="auto", vmin=0, vmax=vmax
     )
-    ax.figure.colorbar(
+    bar = ax.figure.colorbar(
         image,
         ax=ax,
-        label=_METRIC_LABELS.get(metric, metric),
+        label=_metric_label(metric),
         extend="max" if relative else "neither",
     )
+    if relative:
+        percent_axis(bar.ax.yaxis)
+    elif metric == "ltv":
+        taka_axis(bar.ax.yaxis)
     rows, cols = values.shape
     small = max(5.0, min(9.0, 240 / max(rows, 1)))
     # at most MAX_COHORT_LABELS labels down the side (weekly cohorts run to the hundreds)
@@ -177,11 +199,10 @@ def plot_cohort_heatmap(
         for (row, col), number in np.ndenumerate(values):
             if not np.isnan(number):
                 ax.text(col, row, fmt.format(number), ha="center", va="center", fontsize=6)
-    period = table.attrs.get("period", "")
     ax.set(
-        xlabel=f"periods since first period ({period})",
+        xlabel=periods_since(table.attrs),
         ylabel="cohort",
-        title=f"Cohorts: {_METRIC_LABELS.get(metric, metric)}",
+        title=f"Cohorts: {_metric_label(metric)}",
     )
     return ax
 
@@ -194,82 +215,90 @@ def _hatch(col: int, row: int) -> Any:
     )
 
 
-def _curves(table: pd.DataFrame, ax: Axes, ylabel: str, title: str) -> Axes:
-    cells = _cells(table)
-    offsets = _partial_offsets(table)
-    import matplotlib as mpl
-
-    cmap = mpl.colormaps["viridis"]
-    n = len(cells)
-    x = np.array(cells.columns, dtype="float64")
-    for i, (label, row) in enumerate(cells.iterrows()):
-        y = row.to_numpy(dtype="float64")
-        colour = cmap(i / max(n - 1, 1))
-        if offsets is not None and 0 <= offsets[i] < len(y):
-            y = y.copy()
-            y[offsets[i]] = np.nan  # the partial period would draw a false drop
-        ax.plot(x, y, color=colour, linewidth=1.2, label=str(label))
-    if 0 < n <= 10:
-        ax.legend(title="cohort", fontsize=7)
-    elif n > 10:
-        norm = mpl.colors.Normalize(vmin=0, vmax=n - 1)
-        bar = ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax)
-        ticks = np.linspace(0, n - 1, min(n, 6)).round().astype(int)
-        bar.set_ticks(ticks.tolist(), labels=[str(cells.index[t]) for t in ticks])
-        bar.set_label("cohort")
-    period = table.attrs.get("period", "")
-    ax.set(xlabel=f"periods since first period ({period})", ylabel=ylabel, title=title)
-    return ax
-
-
-def plot_retention_curves(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Retention curve of each cohort (share ordering per period offset).
+def plot_retention_curves(
+    table: pd.DataFrame, *, highlight: Highlight = None, ax: Axes | None = None
+) -> Axes:
+    """Retention curves: the average cohort in bold, recent cohorts in colour, the rest grey.
 
     Parameters
     ----------
     table
-        A :func:`~selorax_analytics.cohort_table` result with ``metric="customers"``. The
-        partial period is left out of the lines. More than 10 cohorts get a colour bar
-        instead of a legend.
+        A :func:`~selorax_analytics.cohort_table` result with ``metric="customers"``.
+    highlight
+        Cohorts drawn in colour: a number (the last ``n`` complete cohorts; the cohort of the
+        running period is not complete) or a list of cohort labels such as
+        ``["2026-03", "2026-04"]``. By default the last 3 complete cohorts with a point to
+        draw (so not one whose only full period is its first). Every other cohort
+        is a thin grey line for context.
     ax
         Axes to draw on; the current Axes by default.
 
     Returns
     -------
     Axes
+        For first-order cohorts the curves start at offset 1 (offset 0 is 100% by
+        construction). The bold black line is the average over cohorts weighted by cohort size (at each offset,
+        over the cohorts observed there). Censored cells (after ``as_of``) and the partial
+        period holding ``as_of`` are not drawn. The legend sits outside, right of the plot.
+
+    Raises
+    ------
+    DataError
+        The table is not a ``metric="customers"`` cohort table, or ``highlight`` names a
+        cohort it does not have.
     """
     metric = table.attrs.get("metric", "customers")
     if metric != "customers":
         raise DataError(f'`table` must come from cohort_table(metric="customers"), got {metric!r}.')
-    ax = _curves(table, _axes(ax), "share of cohort ordering", "Retention by cohort")
-    ax.yaxis.set_major_formatter(_percent())
+    # First-order cohorts all order in offset 0 (100%); the curves start at offset 1.
+    start = 1 if table.attrs.get("by", "first_order") == "first_order" else 0
+    words = PERIOD_WORDS.get(str(table.attrs.get("period", "")), "periods")
+    ax = draw_curves(
+        table,
+        _axes(ax),
+        highlight=highlight,
+        ylabel="customers ordering (% of cohort)",
+        title=f"Retention by cohort (from {words[:-1]} 1; {words[:-1]} 0 is 100%)"
+        if start
+        else "Retention by cohort",
+        start=start,
+    )
+    percent_axis(ax.yaxis)
     return ax
 
 
-def plot_ltv_curves(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Cumulative revenue per cohort customer over period offsets, one line per cohort.
+def plot_ltv_curves(
+    table: pd.DataFrame, *, highlight: Highlight = None, ax: Axes | None = None
+) -> Axes:
+    """Cumulative revenue per cohort customer: average in bold, recent cohorts in colour.
 
     Parameters
     ----------
     table
         A :func:`~selorax_analytics.cohort_table` result with ``metric="ltv"``.
+    highlight
+        As for :func:`plot_retention_curves`: a number of recent complete cohorts (3 by
+        default) or a list of cohort labels.
     ax
         Axes to draw on; the current Axes by default.
 
     Returns
     -------
     Axes
+        The bold line is the average weighted by cohort size; the y axis is in taka.
     """
     metric = table.attrs.get("metric", "ltv")
     if metric != "ltv":
         raise DataError(f'`table` must come from cohort_table(metric="ltv"), got {metric!r}.')
-    return _curves(table, _axes(ax), "cumulative revenue per customer (BDT)", "LTV by cohort")
-
-
-def _percent() -> Any:
-    from matplotlib.ticker import PercentFormatter
-
-    return PercentFormatter(xmax=1.0)
+    ax = draw_curves(
+        table,
+        _axes(ax),
+        highlight=highlight,
+        ylabel=f"cumulative revenue per customer {taka_unit()}",
+        title="LTV by cohort",
+    )
+    taka_axis(ax.yaxis)
+    return ax
 
 
 def plot_guest_funnel(result: Any, *, ax: Axes | None = None) -> Axes:
@@ -300,6 +329,51 @@ def plot_guest_funnel(result: Any, *, ax: Axes | None = None) -> Axes:
     ax.invert_yaxis()
     window = funnel.attrs.get("window_days")
     suffix = f" (within {window} days)" if window is not None else ""
-    ax.set(xlabel="customers", ylabel="stage", title=f"Guest funnel{suffix}")
+    ax.set(xlabel="customers (people)", ylabel="stage", title=f"Guest funnel{suffix}")
     ax.margins(x=0.2)
+    return ax
+
+
+#: Channels of a segment-reach frame, in the order they are drawn, and how each reads.
+REACH_CHANNELS = {"sms": "SMS", "email": "e-mail", "meta": "Meta", "google": "Google"}
+
+
+def plot_segment_reach(reach: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """People of each segment reachable by SMS, e-mail, Meta and Google, as grouped bars.
+
+    Parameters
+    ----------
+    reach
+        A :func:`~selorax_analytics.segment_reach` result: one row per segment (``segment``
+        column or index) with ``people`` and a count per channel (``sms``, ``email``,
+        ``meta``, ``google``).
+    ax
+        Axes to draw on; the current Axes by default.
+
+    Returns
+    -------
+    Axes
+        Horizontal bars in people, one group per segment, a pale bar behind each group for
+        all its people; the legend sits outside, right of the plot.
+    """
+    frame = reach.reset_index() if "segment" not in reach.columns else reach
+    check_columns(frame, ["segment", "people", *REACH_CHANNELS], name="reach")
+    ax = _axes(ax)
+    y = np.arange(len(frame))
+    height = 0.8 / len(REACH_CHANNELS)
+    ax.barh(y, frame["people"], height=0.9, color="0.9", label="all people")
+    for i, (column, name) in enumerate(REACH_CHANNELS.items()):
+        offset = (i - (len(REACH_CHANNELS) - 1) / 2) * height
+        ax.barh(y + offset, frame[column], height=height, label=name)
+    ax.set_yticks(y, frame["segment"].astype(str).tolist())
+    ax.invert_yaxis()
+    ax.set(
+        xlabel="people reachable (count)",
+        ylabel="segment",
+        title="Reach of each segment by channel",
+    )
+    from matplotlib.ticker import StrMethodFormatter
+
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    legend_outside(ax, title="channel")
     return ax

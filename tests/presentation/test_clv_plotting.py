@@ -96,3 +96,33 @@ def test_calibration_holdout_plot(demo_frames):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["actual", "predicted"]
     with pytest.raises(DataError, match="calibration_holdout"):
         plot_calibration_holdout(customers)
+
+
+def test_matrices_say_days_and_percent():
+    fig, (left, right) = plt.subplots(1, 2)
+    plot_probability_alive_matrix(MODEL, max_frequency=5, T=40.0, ax=left)
+    plot_expected_purchases_matrix(MODEL, t=90, max_frequency=5, T=40.0, ax=right)
+    fig.canvas.draw()
+    assert "T = 40 days" in left.get_title()
+    assert "(days " in left.get_xlabel() and "(repeat purchases, count)" in left.get_ylabel()
+    bar = left.get_images()[0].colorbar
+    assert [t.get_text() for t in bar.ax.get_yticklabels()][-1] == "100%"
+    assert "in the next 90 days" in right.get_title()
+    weeks, ax = plt.subplots()
+    plot_probability_alive_matrix(MODEL, T=10.0, unit="weeks", ax=ax)
+    assert "T = 10 weeks" in ax.get_title() and "(weeks " in ax.get_xlabel()
+    plt.close(fig)
+    plt.close(weeks)
+
+
+def test_calibration_legend_lies_outside_the_data(demo_frames):
+    result = calibration_holdout(
+        demo_frames[1], calibration_end="2026-01-01", holdout_end="2026-07-01"
+    )
+    fig, ax = plt.subplots()
+    plot_calibration_holdout(result, ax=ax)
+    fig.canvas.draw()
+    legend, data = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= data.x1
+    assert "(count)" in ax.get_xlabel() and "-day holdout" in ax.get_ylabel()
+    plt.close(fig)
