@@ -30,7 +30,7 @@ from selorax_analytics import __version__
 from selorax_analytics._files import refuse_existing
 from selorax_analytics.cli import _options as options
 from selorax_analytics.cli._client import command_client, load_fresh, store_options
-from selorax_analytics.cli._output import emit, flat_frame, table_text
+from selorax_analytics.cli._output import emit, table_text
 from selorax_analytics.cli._report import add_notebooks, add_report
 from selorax_analytics.cli._sandbox import add_sandbox
 from selorax_analytics.connection import default_as_of
@@ -241,10 +241,7 @@ def _cohorts(args: argparse.Namespace) -> int:
         orders, as_of=as_of, period=args.period, by=args.by, metric=args.metric,
         customers=customers,
     )  # fmt: skip
-    partial = table.attrs.get("partial_period")
     notes = [f"{args.metric} by {args.by} cohort, period {args.period}, as of {as_of}"]
-    if partial:
-        notes.append(f"the period {partial} is partial (it holds as_of)")
     if not (args.all or args.json or args.csv):
         table, shown = _fit_width(table, TERMINAL_WIDTH)
         notes.extend(shown)
@@ -260,7 +257,7 @@ def _fit_width(table: pd.DataFrame, width: int) -> tuple[pd.DataFrame, list[str]
     filled = [i + 1 for i, c in enumerate(periods) if recent[c].notna().any()]
     keep = max(filled, default=len(periods))
     while keep > 1:
-        text = table_text(flat_frame(recent[[*other, *periods[:keep]]]))
+        text = table_text(recent[[*other, *periods[:keep]]])
         if max(len(line) for line in text.splitlines()) <= width:
             break
         keep -= 1

@@ -1,4 +1,10 @@
-"""How the command line prints tables: readable text, ``--json`` or ``--csv``, or ``--out``."""
+"""How the command line prints tables: readable text, ``--json`` or ``--csv``, or ``--out``.
+
+Text goes through :func:`selorax_analytics.presentation.tables.text_table`, the rules of
+``sa.style``: money in taka, shares as percentages, counts with separators, times in Dhaka,
+cohort cells not reached yet blank and the running period marked. ``--json`` and ``--csv`` keep
+the raw numbers at full precision.
+"""
 
 from __future__ import annotations
 
@@ -30,9 +36,10 @@ def flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_text(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "(no rows)"
-    return frame.to_string(index=False, float_format=lambda v: f"{v:,.2f}", na_rep="")
+    """A result frame as people read it (its index shown when it has a name)."""
+    from selorax_analytics.presentation.tables import text_table
+
+    return text_table(frame)
 
 
 def emit(args: argparse.Namespace, tables: dict[str, pd.DataFrame], notes: Sequence[str]) -> None:
@@ -51,8 +58,10 @@ def emit(args: argparse.Namespace, tables: dict[str, pd.DataFrame], notes: Seque
             else "\n".join(f"# {n}\n{p}" for n, p in zip(flat, parts, strict=True))
         )
     else:
+        # the frames as returned: their index and attrs (cohort periods) steer the display
         blocks = [
-            (f"{n}\n{table_text(t)}" if len(flat) > 1 else table_text(t)) for n, t in flat.items()
+            (f"{n}\n{table_text(t)}" if len(tables) > 1 else table_text(t))
+            for n, t in tables.items()
         ]
         text = "\n\n".join([*blocks, *notes]) + "\n"
     out = getattr(args, "out", None)
