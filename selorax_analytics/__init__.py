@@ -18,6 +18,10 @@ from selorax_analytics._version import __version__ as __version__
 _PUBLIC: dict[str, str] = {
     "Client": "api.client",
     "connect": "connection",
+    "Campaign": "analytics.campaigns.records",
+    "read_campaign": "analytics.campaigns.records",
+    "CampaignReport": "analytics.campaigns.report",
+    "campaign_report": "analytics.campaigns.report",
     "calibration_holdout": "analytics.clv.value",
     "customer_value": "analytics.clv.value",
     "fit_bgnbd": "analytics.clv.value",
