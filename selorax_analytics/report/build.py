@@ -62,7 +62,7 @@ from selorax_analytics.connection import (
 )
 from selorax_analytics.exceptions import ReportError
 from selorax_analytics.exports.segments import ExportFormat
-from selorax_analytics.report import _notebooks
+from selorax_analytics.report import _notebooks, _summary
 from selorax_analytics.report._folder import check_folder
 from selorax_analytics.report._pages import PAGE_HEADER_STYLE, index_page, page_header
 
@@ -280,17 +280,25 @@ def _html(
 
 def _summary_and_exports(client: Client, out: Path, as_of: str, *, progress: bool) -> dict:
     """Load the store in this process, export every segment, and sum up what the report shows."""
-    from selorax_analytics.analytics.cohorts import cohort_table
-    from selorax_analytics.analytics.conversion import guest_conversion
-    from selorax_analytics.analytics.rfm import rfm_segments, segment_summary
-    from selorax_analytics.exports.segments import export_segments
+    from selorax_analytics.analytics.rfm import rfm_segments
     from selorax_analytics.loading.loaders import load_history, load_store
 
     customers, orders = load_store(client, progress=progress)
     rfm = rfm_segments(orders, as_of=as_of)
-    segments = segment_summary(rfm)
-    cohorts = cohort_table(orders, as_of=as_of, period="M")
-    guests = guest_conversion(customers, orders, as_of=as_of, history=load_history(client))
+    summary = _summary.store_summary(
+        customers, orders, rfm, as_of=as_of, history=load_history(client)
+    )
+    summary["package_version"] = __version__
+    summary["exports"] = _exports(rfm, customers, out)
+    return summary
+
+
+def _exports(
+    rfm: pd.DataFrame, customers: pd.DataFrame, out: Path
+) -> dict[str, dict[str, dict[str, object]]]:
+    """Every segment in every report format: ``{format: {segment: {file, rows, skipped}}}``."""
+    from selorax_analytics.exports.segments import export_segments
+
     exports: dict[str, dict[str, dict[str, object]]] = {}
     for fmt in REPORT_EXPORT_FORMATS:
         results = export_segments(
@@ -304,45 +312,7 @@ def _summary_and_exports(client: Client, out: Path, as_of: str, *, progress: boo
             }
             for segment, result in results.items()
         }
-    return {
-        "as_of": as_of,
-        "package_version": __version__,
-        "customers": len(customers),
-        "orders": len(orders),
-        "buyers": len(rfm),
-        "segments": _records(segments, "segment"),
-        "cohorts": {
-            "period": "M",
-            "basis": "first_order",
-            "partial_period": cohorts.attrs.get("partial_period"),
-            "sizes": {
-                str(k): int(v) for k, v in zip(cohorts.index, cohorts["cohort_size"], strict=True)
-            },
-        },
-        "guest_conversion": {
-            "window_days": 90,
-            "groups": _records(guests.groups, "group"),
-            "funnel": _records(guests.funnel, "stage"),
-        },
-        "exports": exports,
-    }
-
-
-def _records(frame: pd.DataFrame, key: str) -> dict[str, dict[str, object]]:
-    """``{row[key]: {column: value}}`` with plain JSON numbers (NaN becomes ``None``)."""
-    out: dict[str, dict[str, object]] = {}
-    for row in frame.to_dict(orient="records"):
-        name = str(row.pop(key))
-        out[name] = {str(k): _plain(v) for k, v in row.items()}
-    return out
-
-
-def _plain(value: object) -> object:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if hasattr(value, "item"):
-        return _plain(value.item())
-    return value
+    return exports
 
 
 # -- re-executing the committed notebooks ------------------------------------------------------
