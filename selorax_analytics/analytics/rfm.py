@@ -28,6 +28,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from selorax_analytics.analytics._frames import (
     Purchases,
@@ -35,6 +36,7 @@ from selorax_analytics.analytics._frames import (
     check_option,
     group_max,
     group_min,
+    local_days,
     purchases,
     stamps,
 )
@@ -101,12 +103,34 @@ def beat_scores(values: np.ndarray, *, higher_is_better: bool = True) -> np.ndar
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype="int64")
-    ordered = np.sort(values)
-    if higher_is_better:
-        beaten = np.searchsorted(ordered, values, side="left")
-    else:
-        beaten = n - np.searchsorted(ordered, values, side="right")
-    return 1 + (5 * beaten.astype("int64")) // n
+    smaller, larger = _strictly_smaller_and_larger(np.asarray(values))
+    beaten = smaller if higher_is_better else larger
+    return 1 + (5 * beaten) // n
+
+
+def _strictly_smaller_and_larger(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many values are strictly smaller, and strictly larger, than each value.
+
+    Whole numbers over a short range (days, order counts) are counted with one histogram;
+    anything else is sorted once and each run of equal values gets its run's bounds.
+    """
+    n = len(values)
+    if values.dtype.kind in "iu":
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * n:
+            offset = (values - low).astype(np.int64)
+            upto = np.cumsum(np.bincount(offset))  # values <= each possible value
+            below = np.concatenate(([0], upto[:-1]))
+            return below[offset], n - upto[offset]
+    order = np.argsort(values)
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    ends = np.append(starts[1:], n)
+    smaller = np.empty(n, dtype=np.int64)
+    larger = np.empty(n, dtype=np.int64)
+    smaller[order] = np.repeat(starts, ends - starts)
+    larger[order] = np.repeat(n - ends, ends - starts)
+    return smaller, larger
 
 
 def frequency_scores(frequency: np.ndarray, bins: Sequence[int] | None) -> np.ndarray:
@@ -235,11 +259,10 @@ def rfm_segments(
     metrics = _raw_metrics(bought, day)
     r = beat_scores(metrics["recency_days"], higher_is_better=False)
     f = frequency_scores(metrics["frequency"], frequency_bins)
-    m = beat_scores(metrics["monetary"])
-    labels = np.array([f"{a}{b}{c}" for a in range(1, 6) for b in range(1, 6) for c in range(1, 6)])
-    names = list(dict.fromkeys(grid.ravel().tolist()))
-    names = [n for n in map(str, segment_map) if n in names]
-    segment = pd.Categorical(grid[r - 1, f - 1], categories=names)
+    m = beat_scores(_whole_paisa(metrics["monetary"]))
+    used = set(grid.ravel().tolist())
+    names = [n for n in map(str, segment_map) if n in used]
+    grid_codes = np.vectorize(names.index, otypes=[np.int64])(grid)
     out = pd.DataFrame(
         {
             "user_id": bought.customers,
@@ -247,21 +270,39 @@ def rfm_segments(
             "r_score": r,
             "f_score": f,
             "m_score": m,
-            "rfm_score": pd.array(labels[(r - 1) * 25 + (f - 1) * 5 + (m - 1)], dtype="str"),
-            "segment": segment,
+            "rfm_score": _score_labels((r - 1) * 25 + (f - 1) * 5 + (m - 1)),
+            "segment": pd.Categorical.from_codes(
+                grid_codes[r - 1, f - 1], categories=pd.Index(names)
+            ),
         }
     )
-    return out.sort_values("user_id", ignore_index=True)
+    return out
+
+
+def _whole_paisa(monetary: np.ndarray) -> np.ndarray:
+    """Sums rounded to the paisa as whole paisa (equal sums stay equal; integers sort faster)."""
+    if np.abs(monetary).max() < 1e15:
+        return np.rint(monetary * 100).astype(np.int64)
+    return monetary
+
+
+def _score_labels(cell: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``"111"`` to ``"555"`` text for the cell numbers ``0..124``, built without Python strings."""
+    labels = pa.array([f"{a}{b}{c}" for a in range(1, 6) for b in range(1, 6) for c in range(1, 6)])
+    return pd.array(labels.take(pa.array(cell)), dtype="str")
 
 
 def _raw_metrics(bought: Purchases, day: int) -> dict[str, Any]:
     n, code = bought.n_customers, bought.code
     frequency = np.bincount(code, minlength=n)
     monetary = np.round(np.bincount(code, weights=bought.amount, minlength=n), 2)
-    last_day = group_max(code, bought.day, n)
+    first = group_min(code, bought.micros, n)
+    last = group_max(code, bought.micros, n)
+    # The local day never goes back as time goes on, so the last order's day is the last day.
+    last_day = local_days(last, bought.aware)
     return {
-        "first_order_at": stamps(group_min(code, bought.micros, n), bought.aware),
-        "last_order_at": stamps(group_max(code, bought.micros, n), bought.aware),
+        "first_order_at": stamps(first, bought.aware),
+        "last_order_at": stamps(last, bought.aware),
         "recency_days": day - last_day,
         "frequency": frequency,
         "monetary": monetary,
