@@ -72,14 +72,18 @@ def _headline(head: Mapping[str, Any]) -> str:
     active = head["active_days"]
     buyers = head["buyers"]
     change = head["revenue_change"]
-    trend = "no orders the 30 days before" if change is None else f"{_signed_percent(change)}"
+    trend = (
+        "no revenue in the 30 days before"
+        if change is None
+        else f"{_signed_percent(change)} on the 30 days before"
+    )
     cards = [
         _figure("customers", numbers.count(head["customers"]), "customer records, guests included"),
         _figure("buyers", numbers.count(buyers), "records with a valid order"),
         _figure(
             "revenue, last 30 days",
             numbers.taka(head["revenue_last_30_days"]),
-            f"{numbers.count(head['orders_last_30_days'])} orders; {trend} on the 30 before",
+            f"{numbers.count(head['orders_last_30_days'])} orders; {trend}",
         ),
         _figure(
             "revenue, the 30 days before",

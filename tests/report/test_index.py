@@ -16,7 +16,7 @@ import pytest
 
 import selorax_analytics as sa
 from selorax_analytics.exceptions import DataError
-from selorax_analytics.report import _summary
+from selorax_analytics.report import _index, _summary
 from selorax_analytics.report._pages import index_page
 from selorax_analytics.sandbox import DEMO_AS_OF
 
@@ -85,6 +85,55 @@ def test_headline_figures_agree_with_sql(db, demo_frames, as_of):
     assert head["repeat_rate"] == pytest.approx(repeat / buyers)
     assert head["guest_share"] == pytest.approx(guests / buyers)
     assert head["active_customers"] == active and head["active_days"] == 90
+
+
+def test_headline_figures_of_a_tiny_store_by_hand():
+    orders = pd.DataFrame(
+        {
+            "user_id": pd.array([1, 1, 2, 2, 3], dtype="Int64"),
+            "order_status": ["delivered", "delivered", "cancelled", "delivered", "delivered"],
+            "created_at": pd.to_datetime(
+                [
+                    "2026-06-30 10:00",  # Dhaka 16:00, 30 June
+                    "2026-06-20 10:00",
+                    "2026-06-25 10:00",  # cancelled: not counted
+                    "2026-03-01 10:00",  # 121 days before 30 June: not active
+                    "2026-06-30 20:00",  # Dhaka 02:00 on 1 July: after the as-of day
+                ],
+                utc=True,
+            ).as_unit("us"),
+            "grand_total": [100.0, 200.0, 500.0, 50.0, 70.0],
+        }
+    )
+    customers = pd.DataFrame(
+        {"user_id": pd.array([1, 2, 3, 4], dtype="Int64"), "is_guest": [False, True, False, True]}
+    )
+    rfm = sa.rfm_segments(orders, as_of="2026-06-30")
+    head = _summary.headline_figures(customers, orders, rfm, as_of="2026-06-30")
+    # last 30 days (1-30 June): 100 + 200 in 2 orders; the 30 before (2-31 May): nothing.
+    # buyers 1 and 2; 1 ordered twice (repeat 1/2); 2 is a guest (1/2); only 1 ordered lately.
+    assert head == {
+        "customers": 4,
+        "buyers": 2,
+        "revenue_last_30_days": 300.0,
+        "orders_last_30_days": 2,
+        "revenue_previous_30_days": 0.0,
+        "orders_previous_30_days": 0,
+        "revenue_change": None,
+        "repeat_rate": 0.5,
+        "guest_share": 0.5,
+        "active_customers": 1,
+        "active_days": 90,
+    }
+    shown = " ".join(_text(_index._headline(head)).split())
+    assert "৳ 300 2 orders; no revenue in the 30 days before" in shown
+    assert "repeat rate 50.0%" in shown and "active customers 1 " in shown
+    assert "None" not in shown and "nan" not in shown
+    months = _summary.monthly_revenue(orders, as_of="2026-06-30")
+    assert months == {
+        "months": {"2026-03": 50.0, "2026-04": 0.0, "2026-05": 0.0, "2026-06": 300.0},
+        "partial_month": None,  # 30 June closes the month
+    }
 
 
 def test_revenue_by_month_agrees_with_sql_and_marks_the_running_month(db, demo_frames):
