@@ -8,6 +8,8 @@ under ``/_sandbox`` (no credentials; the sandbox binds to 127.0.0.1):
 - ``POST /_sandbox/customers/{user_id}/convert``: a guest opens an account.
 - ``POST /_sandbox/orders``: a new order ``{"user_id", "grand_total", "order_status"?}``.
 - ``PATCH /_sandbox/orders/{order_id}``: ``{"order_status"}``; ``updated_at`` moves.
+- ``POST /_sandbox/campaigns/response``: a campaign's simulated response
+  (:mod:`selorax_analytics.sandbox.campaigns`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from selorax_analytics.sandbox import campaigns
 from selorax_analytics.sandbox.body import json_object
 from selorax_analytics.sandbox.db import Database, now_text
 from selorax_analytics.sandbox.params import MAX_INTEGER, ApiProblem, bad, path_id
@@ -150,4 +153,5 @@ def routes() -> list[Route]:
         Route("/_sandbox/customers/{user_id}/convert", _convert, methods=["POST"]),
         Route("/_sandbox/orders", _add_order, methods=["POST"]),
         Route("/_sandbox/orders/{order_id}", _set_status, methods=["PATCH"]),
+        *campaigns.routes(),
     ]

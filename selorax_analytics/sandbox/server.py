@@ -255,3 +255,9 @@ class Sandbox:
 
     def set_order_status(self, order_id: int, order_status: str) -> None:
         admin.set_order_status(self.db, order_id, order_status)
+
+    def simulate_response(self, record: dict[str, Any], **rates: Any) -> dict[str, Any]:
+        """Orders for a campaign's targeted and held-out people; see :mod:`.campaigns`."""
+        from selorax_analytics.sandbox.campaigns import simulate_response
+
+        return simulate_response(self.db, record, **rates)
