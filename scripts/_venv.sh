@@ -12,7 +12,7 @@ STAMP="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
     echo "Installing selorax-analytics and its development tools into $VENV" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[dev]"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[dev,fleet]"
     rm -f "$VENV"/.installed-*
     touch "$STAMP"
 fi
