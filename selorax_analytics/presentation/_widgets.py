@@ -69,8 +69,9 @@ def show_plot(
     """Draw ``draw(*axes)`` on a new figure and show it as PNG."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, 4.2), dpi=96)
-    axes = fig.subplots(1, panels, squeeze=False, gridspec_kw={"wspace": 0.4})[0]
+    # Constrained layout keeps room for legends outside the data, between panels too.
+    fig = Figure(figsize=(width, 4.2), dpi=96, layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False)[0]
     draw(*axes)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
