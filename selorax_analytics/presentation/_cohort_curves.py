@@ -97,11 +97,10 @@ def highlighted(table: pd.DataFrame, highlight: Highlight, *, start: int = 0) ->
     labels = [str(c) for c in table.index]
     unknown = [str(h) for h in highlight if str(h) not in labels]
     if unknown:
+        has = f"it has {labels[0]} to {labels[-1]}" if labels else "it has no cohorts"
         raise DataError(
-            f"`highlight` names cohorts the table does not have: {unknown}; "
-            f"it has {labels[0]} to {labels[-1]}."
-            if labels
-            else "the table has no cohorts."
+            f"`highlight` names cohorts the table does not have: {unknown}; {has}. "
+            "Pass labels of its index, or a number of recent cohorts."
         )
     return [str(h) for h in highlight]
 
