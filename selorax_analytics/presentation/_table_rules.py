@@ -189,8 +189,8 @@ KNOWN_RESULTS: tuple[KnownResult, ...] = tuple(
     ]
 )
 
-#: Offsets shown of a wide cohort table, after ``cohort_size``.
-COHORT_KEY_OFFSETS = 7
+#: Offsets shown of a wide cohort table, after its index and ``cohort_size`` (8 columns in all).
+COHORT_KEY_OFFSETS = 6
 
 #: Kind of a cohort table's offset cells, per ``attrs["metric"]``.
 COHORT_METRIC_KINDS: Mapping[str, str] = {

@@ -61,6 +61,9 @@ PARTIAL_MARK = "*"
 
 _PARTIAL_CSS = "font-style: italic; background-color: #fdf3d8;"
 _CAPTION_CSS = "caption-side: top; text-align: left; color: #555; font-size: 0.9em;"
+_CELL_CSS = "padding: 2px 8px;"
+_NUMBER_CSS = "text-align: right; font-variant-numeric: tabular-nums;"
+_NUMERIC_KINDS = frozenset({"money", "money_precise", "share", "count", "number", "id"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -72,11 +75,12 @@ class _Layout:
     formatters: dict[Any, rules.Formatter]
     index_formatter: rules.Formatter | None
     partial: list[tuple[int, Any]]
+    numeric: list[Any] = field(default_factory=list)  # columns aligned right
     notes: list[tuple[str, str]] = field(default_factory=list)  # (text, html)
 
 
 def style(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pd.Series,
     *,
     name: str | None = None,
     key_columns: Sequence[Any] | None = None,
@@ -90,7 +94,7 @@ def style(
     Parameters
     ----------
     frame
-        Any frame; the package's results (``rfm_segments``, ``segment_summary``,
+        Any frame (a Series is shown as a one-column frame); the package's results (``rfm_segments``, ``segment_summary``,
         ``cohort_table``, ``guest_conversion``'s frames, ``customer_value``, customers and
         orders) are recognised by their columns. It is not changed.
     name
@@ -121,6 +125,8 @@ def style(
     >>> sa.style(rfm.head(), name="rfm_top")  # doctest: +SKIP
     >>> sa.style(campaigns, money=["spend"], shares=["click_rate"])  # doctest: +SKIP
     """
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame()
     if name is not None:
         _file_stem(frame, name)  # a bad name is refused whether or not a file is written
     layout = _layout(frame, key_columns, {"money": money, "share": shares, "count": counts})
@@ -141,7 +147,19 @@ def style(
         styler.format_index(layout.index_formatter, axis="index")
     if layout.notes:
         styler.set_caption(" ".join(note for _, note in layout.notes))
-    return styler.set_table_styles([{"selector": "caption", "props": _CAPTION_CSS}])
+    return _table_css(styler, layout.numeric)
+
+
+def _table_css(styler: Styler, numeric: list[Any]) -> Styler:
+    """Caption above on the left, numbers aligned right in their cells and headers."""
+    styler.set_table_styles(
+        [
+            {"selector": "caption", "props": _CAPTION_CSS},
+            {"selector": "td, th", "props": _CELL_CSS},
+        ]
+    )
+    right = [{"selector": selector, "props": _NUMBER_CSS} for selector in ("td", "th")]
+    return styler.set_table_styles({c: right for c in numeric}, overwrite=False)
 
 
 def text_table(
@@ -186,6 +204,7 @@ def _layout(
     shown = frame[_shown_columns(frame, key_columns)]
     formatters = {c: rules.FORMATTERS[kinds[c]] for c in shown.columns}
     layout = _Layout(shown, formatters, _index_formatter(frame.index), rules.partial_cells(shown))
+    layout.numeric = [c for c in shown.columns if kinds[c] in _NUMERIC_KINDS]
     if rules.is_cohort_table(frame):
         layout.notes.extend(_cohort_notes(frame, shown, layout.partial))
     return layout

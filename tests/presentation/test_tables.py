@@ -295,3 +295,32 @@ def test_max_columns_rule_counts_the_index():
     wide = frame.assign(extra=1)
     assert len(cells(style(wide))) == tables.MAX_COLUMNS
     assert "1 hidden (extra)" in caption(style(wide))
+
+
+def test_a_series_is_a_one_column_table():
+    counts = pd.Series([3644, 1421], index=pd.Index([False, True], name="is_guest"), name="count")
+    styler = style(counts)
+    assert cells(styler) == ["3,644", "1,421"]
+    assert ">no</th>" in styler.to_html() and ">yes</th>" in styler.to_html()
+
+
+def test_wide_cohort_table_keeps_size_and_first_offsets():
+    index = pd.PeriodIndex(["2026-05", "2026-06"], freq="M", name="cohort")
+    rows = [[1.0, 0.5] + [math.nan] * 8, [1.0] + [math.nan] * 9]
+    frame = pd.DataFrame(rows, index=index, columns=range(10))
+    frame.insert(0, "cohort_size", [10, 20])
+    frame.attrs = {"metric": "customers", "partial_period": "2026-06", "as_of": "2026-06-15"}
+    styler = style(frame)
+    # index + cohort_size + offsets 0-5 = 8 columns; offsets 6-9 hidden
+    assert cells(styler) == [
+        "10", "100.0%", "50.0%*", "", "", "", "",
+        "20", "100.0%*", "", "", "", "", "",
+    ]  # fmt: skip
+    assert "7 of 11 columns shown to fit the page; 4 hidden (6, 7, 8, 9)." in caption(styler)
+
+
+def test_numbers_align_right_and_text_left():
+    html = style(segment_summary()).to_html()
+    right = set(re.findall(r"td\.col(\d+) \{\s*text-align: right", html))
+    # segment (col0) is text; customers ... mean_monetary (col1-col7) are numbers
+    assert right == {str(i) for i in range(1, 8)}
