@@ -45,6 +45,7 @@ from typing import Any
 
 import pandas as pd
 from pandas.io.formats.style import Styler
+from pandas.io.formats.style_render import CSSDict
 
 from selorax_analytics._files import write_file
 from selorax_analytics.exceptions import DataError
@@ -158,7 +159,7 @@ def _table_css(styler: Styler, numeric: list[Any]) -> Styler:
             {"selector": "td, th", "props": _CELL_CSS},
         ]
     )
-    right = [{"selector": selector, "props": _NUMBER_CSS} for selector in ("td", "th")]
+    right: list[CSSDict] = [{"selector": s, "props": _NUMBER_CSS} for s in ("td", "th")]
     return styler.set_table_styles({c: right for c in numeric}, overwrite=False)
 
 
