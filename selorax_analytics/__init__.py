@@ -26,6 +26,7 @@ _PUBLIC: dict[str, str] = {
     "customer_value": "analytics.clv.value",
     "fit_bgnbd": "analytics.clv.value",
     "fit_gamma_gamma": "analytics.clv.value",
+    "plot_campaign": "presentation.campaign_plots",
     "plot_calibration_holdout": "presentation.clv_plotting",
     "plot_expected_purchases_matrix": "presentation.clv_plotting",
     "plot_probability_alive_matrix": "presentation.clv_plotting",

@@ -29,6 +29,7 @@ import pandas as pd
 from selorax_analytics import __version__
 from selorax_analytics._files import refuse_existing
 from selorax_analytics.cli import _options as options
+from selorax_analytics.cli._campaign import add_campaign, add_holdout_options, holdout_options
 from selorax_analytics.cli._client import command_client, load_fresh, store_options
 from selorax_analytics.cli._output import emit, table_text
 from selorax_analytics.cli._report import add_notebooks, add_report
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     guests.set_defaults(handler=_guests)
 
     _add_export(commands)
+    add_campaign(commands, _output_options)
     add_report(commands)
     add_notebooks(commands)
     return parser
@@ -153,6 +155,7 @@ def _add_export(commands: Any) -> None:
         help="region of local phone numbers (ISO 3166)",
     )
     export.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
+    add_holdout_options(export)
     store_options(export)
     _output_options(export)
     export.set_defaults(handler=_export)
@@ -290,6 +293,8 @@ def _export(args: argparse.Namespace) -> int:
 
     if bool(args.segment) == bool(args.all):
         raise _UsageError("export needs a segment name or --all (not both)")
+    if args.seed is not None and args.holdout is None:
+        raise _UsageError("--seed needs --holdout")
     from selorax_analytics.exports.segments import FORMAT_SUFFIXES, segment_file_stem
 
     path = args.out or segment_file_stem(args.segment or "") + FORMAT_SUFFIXES[args.format]
@@ -300,6 +305,7 @@ def _export(args: argparse.Namespace) -> int:
     rfm = sa.rfm_segments(orders, as_of=as_of, segment_map=_segment_map(args.segments))
     rfm.attrs["as_of"] = as_of
     options = {"format": args.format, "region": args.region, "overwrite": args.overwrite}
+    options.update(holdout_options(args))
     if args.all:
         results = sa.export_segments(rfm, args.out or ".", customers=customers, **options)
     else:
@@ -313,6 +319,7 @@ def _export(args: argparse.Namespace) -> int:
             "skipped_people": r.skipped_people,
             "skipped_values": len(r.skipped) - r.skipped_people,
             "path": str(r.path),
+            **({"campaign": str(r.campaign)} if r.campaign else {}),
         }
         for r in results.values()
     ]

@@ -90,7 +90,7 @@ def read_campaign(path: str | os.PathLike[str]) -> Campaign:
             f"{str(source)!r} is not a readable campaign record ({exc}). Pass the "
             "<file>.campaign.json an export with holdout= wrote."
         ) from None
-    return campaign_from_record(record, str(source))
+    return campaign_from_record(record, repr(str(source)))
 
 
 def campaign_from_record(record: Any, source: str = "the record") -> Campaign:

@@ -36,7 +36,9 @@ class CampaignReport:
     ----------
     groups
         Index ``target``, ``holdout``: ``people``, ``buyers``, ``orders``, ``revenue``,
-        ``conversion``, ``orders_per_person``, ``revenue_per_person``.
+        ``conversion``, ``orders_per_person``, ``revenue_per_person``, and each group's own
+        interval of the last three (``conversion_low``, ``conversion_high``: Wilson;
+        ``orders_per_person_low``, ..., ``revenue_per_person_high``: bootstrap).
     effects
         Index ``conversion``, ``orders_per_person``, ``revenue_per_person``,
         ``incremental_revenue``: ``target``, ``holdout``, ``difference`` (target minus
@@ -150,13 +152,20 @@ def _katz_interval(
     return math.exp(log_ratio - z * spread) - 1, math.exp(log_ratio + z * spread) - 1
 
 
-def _mean_rows(totals: pd.DataFrame, confidence: float, seed: int) -> list[dict[str, object]]:
+def _mean_rows(
+    totals: pd.DataFrame, groups: pd.DataFrame, confidence: float, seed: int
+) -> list[dict[str, object]]:
+    """Orders and revenue per person; adds each group's bootstrap interval to ``groups``."""
     rng = np.random.default_rng(seed)
     rows = []
     for column in ("orders", "revenue"):
         a = totals.loc[totals["group"] == "target", column].to_numpy(dtype="float64")
         b = totals.loc[totals["group"] == "holdout", column].to_numpy(dtype="float64")
         draws_a, draws_b = st.bootstrap_means(a, rng), st.bootstrap_means(b, rng)
+        name = f"{column}_per_person"
+        for group, draws in (("target", draws_a), ("holdout", draws_b)):
+            interval = st.percentile_interval(draws, confidence)
+            groups.loc[group, [f"{name}_low", f"{name}_high"]] = interval
         with np.errstate(divide="ignore", invalid="ignore"):
             relative = np.where(draws_b > 0, draws_a / draws_b - 1, np.nan)
         mean_a = float(a.mean()) if len(a) else math.nan
@@ -270,7 +279,11 @@ def campaign_report(
     totals = _person_totals(campaign, orders, customers, end)
     groups = _groups(totals)
     conversion = _conversion_row(groups, confidence)
-    orders_row, revenue_row = _mean_rows(totals, confidence, campaign.seed)
+    buyers, people = _pair(groups, "buyers"), _pair(groups, "people")
+    for i, group in enumerate(GROUPS):
+        interval = st.wilson_interval(int(buyers[i]), int(people[i]), confidence)
+        groups.loc[group, ["conversion_low", "conversion_high"]] = interval
+    orders_row, revenue_row = _mean_rows(totals, groups, confidence, campaign.seed)
     incremental = _incremental_row(revenue_row, int(_pair(groups, "people")[0]))
     effects = pd.DataFrame([conversion, orders_row, revenue_row, incremental], index=list(METRICS))
     effects = effects.astype({c: "float64" for c in effects.columns if c != "method"})
