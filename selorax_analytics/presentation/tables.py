@@ -128,6 +128,13 @@ def style(
     """
     if isinstance(frame, pd.Series):
         frame = frame.to_frame()
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(
+            f"`sa.style` shows a DataFrame or a Series, got {type(frame).__name__}; "
+            "pass a result frame such as `sa.segment_summary(rfm)`."
+        )
+    if key_columns is not None:
+        _check_columns(frame, key_columns, "key_columns")
     if name is not None:
         _file_stem(frame, name)  # a bad name is refused whether or not a file is written
     layout = _layout(frame, key_columns, {"money": money, "share": shares, "count": counts})

@@ -114,3 +114,16 @@ def test_guests_text_shares_as_percentages(cli):
     share = raw["funnel"][1]["share"]
     assert f"{share * 100:.1f}%" in text
     assert isinstance(share, float) and "%" not in json.dumps(raw)
+
+
+def test_export_summary_text_counts_the_files(cli, tmp_path):
+    text = cli("export", "--all", "--out", str(tmp_path))
+    lines = text.splitlines()
+    assert lines[0].split()[-5:] == ["format", "rows", "skipped_people", "skipped_values", "path"]
+    for line in lines[1:]:
+        if not line.strip() or line.startswith("as of"):
+            continue
+        path = line.split()[-1]
+        with open(path, encoding="utf-8", newline="") as f:
+            people = len(list(csv.DictReader(f)))
+        assert line.split()[-4] == f"{people:,}", line

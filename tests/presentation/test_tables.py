@@ -146,6 +146,10 @@ def test_bad_name_and_unknown_columns_are_data_errors():
         style(rfm_frame(), key_columns=["user_id", "nope"])
     with pytest.raises(sa.DataError, match=r"`money` names \['spend'\]"):
         style(segment_summary(), money=["spend"])
+    with pytest.raises(sa.DataError, match=r"`key_columns` names \['nope'\]"):
+        style(segment_summary(), key_columns=["nope"])  # checked on a narrow frame too
+    with pytest.raises(sa.DataError, match="DataFrame or a Series, got list"):
+        style([1, 2])  # type: ignore[arg-type]
     with pytest.raises(sa.DataError, match="list of column names"):
         style(segment_summary(), shares="customer_share")
 
