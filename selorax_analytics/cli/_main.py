@@ -31,6 +31,7 @@ from selorax_analytics._files import refuse_existing
 from selorax_analytics.cli import _options as options
 from selorax_analytics.cli._campaign import add_campaign, add_holdout_options, holdout_options
 from selorax_analytics.cli._client import command_client, load_fresh, store_options
+from selorax_analytics.cli._fleet import add_fleet
 from selorax_analytics.cli._output import emit, table_text
 from selorax_analytics.cli._report import add_notebooks, add_report
 from selorax_analytics.cli._sandbox import add_sandbox
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_campaign(commands, _output_options)
     add_report(commands)
     add_notebooks(commands)
+    add_fleet(commands)
     return parser
 
 

@@ -12,6 +12,11 @@ from typing import Any
 
 from selorax_analytics.sandbox import Faults
 from selorax_analytics.sandbox import command as sandbox_command
+from selorax_analytics.sandbox.fleet import (
+    FLEET_MAX_CUSTOMERS,
+    FLEET_MAX_STORES,
+    FLEET_MIN_CUSTOMERS,
+)
 from selorax_analytics.sandbox.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from selorax_analytics.sandbox.server import DEFAULT_HOST, DEFAULT_PORT
 
@@ -69,6 +74,10 @@ def customers(text: str) -> int:
     return int(_in_range(text, int, 1, MAX_CUSTOMERS, "a number of people"))
 
 
+def stores(text: str) -> int:
+    return int(_in_range(text, int, 1, FLEET_MAX_STORES, "a number of stores"))
+
+
 def requests(text: str) -> int:
     return int(_in_range(text, int, 1, _MAX_SQLITE_INTEGER, "a number of requests"))
 
@@ -123,6 +132,13 @@ def add_sandbox(commands: Any) -> None:
         type=customers,
         default=DEFAULT_CUSTOMERS,
         help="demo store size (default %(default)s)",
+    )
+    parser.add_argument(
+        "--stores",
+        type=stores,
+        metavar="N",
+        help=f"serve N synthetic stores of varied sizes ({FLEET_MIN_CUSTOMERS:,} to "
+        f"{FLEET_MAX_CUSTOMERS:,} people), each with its own token, instead of the demo store",
     )
     parser.add_argument("--money-as-strings", action="store_true", help='send amounts as "1460.00"')
     parser.add_argument(
@@ -190,4 +206,5 @@ def serve(args: argparse.Namespace) -> int:
         money_as_strings=args.money_as_strings,
         tokens=args.token,
         faults=faults,
+        stores=args.stores,
     )

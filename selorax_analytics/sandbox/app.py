@@ -1,8 +1,9 @@
 """The sandbox's ASGI application: routing, authentication, fault injection and counting.
 
-Order of work for each ``/api/apps/v1`` request: count it, wait the injected latency, apply the
-rate limit (429), inject a server error (500/502/503, some with HTML bodies), authenticate, run
-the endpoint, and maybe drop the connection half-way through the response body.
+Order of work for each ``/api/apps/v1`` request: count it (and the requests in flight), wait
+the injected latency, apply the rate limit (429), inject a server error (500/502/503, some with
+HTML bodies), authenticate, run the endpoint, and maybe drop the connection half-way through the
+response body.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ class PlatformMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
+        self.state.enter()  # requests in flight, for the peak tests read
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.state.leave()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             credential = authenticate(headers, self.state.tokens, self.state.apps)

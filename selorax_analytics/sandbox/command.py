@@ -42,12 +42,14 @@ def build(
     money_as_strings: bool = False,
     tokens: Sequence[str] = (),
     faults: Faults | None = None,
+    stores: int | None = None,
 ) -> Sandbox:
     """The sandbox these settings describe, not yet started.
 
     ``tokens`` are extra Bearer tokens as ``TOKEN:STORE_ID[:SCOPES]``. Raises
     :class:`~selorax_analytics.sandbox.errors.SetupError` for a bad ``db`` or ``data``, and
-    ``ValueError`` for a bad token.
+    ``ValueError`` for a bad token. ``stores`` serves that many synthetic stores instead of the
+    demo store (each with its own token).
     """
     return Sandbox(
         host=host,
@@ -59,10 +61,14 @@ def build(
         faults=faults or Faults(),
         money_as_strings=money_as_strings,
         tokens=dict(parse_token_option(t) for t in tokens),
+        stores=stores,
     )
 
 
 def banner(sandbox: Sandbox, base_url: str, out: TextIO) -> None:
+    if sandbox.fleet:
+        fleet_banner(sandbox, base_url, out)
+        return
     print(f"SeloraX sandbox serving store {sandbox.store_id} at {base_url}", file=out)
     print(f"  export SELORAX_BASE_URL={base_url}", file=out)
     print(f"  full access (Bearer):        {DEMO_TOKEN}", file=out)
@@ -78,6 +84,24 @@ def banner(sandbox: Sandbox, base_url: str, out: TextIO) -> None:
                 f"  added ({credential.store_id}: {','.join(sorted(credential.scopes))}): {token}",
                 file=out,
             )
+    print("Press Ctrl-C to stop.", file=out, flush=True)
+
+
+def fleet_banner(sandbox: Sandbox, base_url: str, out: TextIO) -> None:
+    """What a fleet sandbox serves: one line per store with its Bearer token."""
+    print(f"SeloraX sandbox serving {len(sandbox.fleet)} stores at {base_url}", file=out)
+    print(f"  export SELORAX_BASE_URL={base_url}", file=out)
+    width = max(len(spec.name) for spec in sandbox.fleet)
+    for spec in sandbox.fleet:
+        print(
+            f"  store {spec.store_id} {spec.name:<{width}} {spec.customers:>6} people  "
+            f"export {spec.env_name}={spec.token}",
+            file=out,
+        )
+    print(
+        "A fleet file names each store's variable: [[store]] name, base_url, token_env.",
+        file=out,
+    )
     print("Press Ctrl-C to stop.", file=out, flush=True)
 
 

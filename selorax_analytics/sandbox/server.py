@@ -11,6 +11,10 @@ From Python it runs in a background thread::
     with sandbox as base_url:
         ...
         sandbox.request_counts()         # {(endpoint, credential label): n}
+
+    fleet = Sandbox(stores=20)           # 20 synthetic stores, each with its own token
+    with fleet as base_url:
+        env = fleet.write_fleet_file("fleet.toml")   # {variable: token}; set them, then load
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ from selorax_analytics.sandbox import admin
 from selorax_analytics.sandbox.app import build_app
 from selorax_analytics.sandbox.auth import Credential, default_credentials
 from selorax_analytics.sandbox.db import Database
+from selorax_analytics.sandbox.errors import SetupError
 from selorax_analytics.sandbox.faults import FaultInjector, Faults
+from selorax_analytics.sandbox.fleet import (
+    FleetStoreSpec,
+    check_served,
+    fleet_specs,
+    fleet_tokens,
+    fleet_toml,
+    populate_fleet,
+)
 from selorax_analytics.sandbox.generator import (
     DEFAULT_CUSTOMERS,
     DEFAULT_SEED,
@@ -105,6 +118,9 @@ class Sandbox:
         Send order amounts as strings (``"1460.00"``), as a MySQL-backed platform may.
     tokens
         Extra Bearer tokens beside the defaults.
+    stores
+        Serve this many synthetic stores of varied sizes instead of the demo store, each with a
+        Bearer token of its own (:attr:`fleet`; :mod:`selorax_analytics.sandbox.fleet`).
     """
 
     def __init__(
@@ -119,17 +135,25 @@ class Sandbox:
         faults: Faults | None = None,
         money_as_strings: bool = False,
         tokens: dict[str, Credential] | None = None,
+        stores: int | None = None,
     ) -> None:
         self.host, self.port = host, port
+        #: The stores of a fleet sandbox (``stores=N``): ids, names, sizes and tokens.
+        self.fleet: list[FleetStoreSpec] = [] if stores is None else fleet_specs(stores, seed)
         self.db = Database(db)
-        if not self.db.store_ids():
-            try:
-                populate(self.db, seed=seed, customers=customers, data=Path(data) if data else None)
-            except BaseException:
-                self.db.close()
-                raise
-        self.store_id, self.second_store_id = served_stores(self.db)
-        default_tokens, apps = default_credentials(self.store_id, self.second_store_id)
+        try:
+            self._fill(seed=seed, customers=customers, data=Path(data) if data else None)
+        except BaseException:
+            self.db.close()
+            raise
+        apps: dict[str, Credential] = {}
+        if self.fleet:
+            default_tokens = fleet_tokens(self.fleet)
+            self.store_id = self.fleet[0].store_id
+            self.second_store_id = self.fleet[min(1, len(self.fleet) - 1)].store_id
+        else:
+            self.store_id, self.second_store_id = served_stores(self.db)
+            default_tokens, apps = default_credentials(self.store_id, self.second_store_id)
         self.state = SandboxState(
             self.db,
             {**default_tokens, **(tokens or {})},
@@ -140,6 +164,34 @@ class Sandbox:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+
+    def _fill(self, *, seed: int, customers: int, data: Path | None) -> None:
+        """Generate the stores into a new database; check a reused one holds the fleet asked for."""
+        if self.fleet and data is not None:
+            raise SetupError("data", data, "a fleet sandbox (stores) generates its stores; drop it")
+        if self.db.store_ids():
+            if self.fleet:
+                check_served(self.db, self.fleet, self.db.path)
+        elif self.fleet:
+            populate_fleet(self.db, self.fleet)
+        else:
+            populate(self.db, seed=seed, customers=customers, data=data)
+
+    def write_fleet_file(
+        self, path: str | os.PathLike[str], *, max_in_flight: int | None = None
+    ) -> dict[str, str]:
+        """Write a fleet file for this fleet sandbox (started); the variables to set.
+
+        The file names one environment variable per store (never a token); the returned
+        mapping is ``{variable: token}`` to put in the environment before loading.
+        """
+        if not self.fleet or not self.base_url:
+            raise RuntimeError(
+                "write_fleet_file needs a started fleet sandbox (Sandbox(stores=N))."
+            )
+        text = fleet_toml(self.fleet, self.base_url, max_in_flight=max_in_flight)
+        Path(path).write_text(text, encoding="utf-8")
+        return {spec.env_name: spec.token for spec in self.fleet}
 
     # -- running ---------------------------------------------------------------------------
     def _config(self) -> uvicorn.Config:
@@ -244,7 +296,12 @@ class Sandbox:
         return self.state.request_counts()
 
     def reset_counts(self) -> None:
+        """Forget the request counts and the peak of requests in flight."""
         self.state.reset_counts()
+
+    def peak_in_flight(self) -> int:
+        """The most API requests the server was handling at once since start or reset."""
+        return self.state.peak_in_flight()
 
     # -- changes a store goes through ---------------------------------------------------------
     def convert_guest(self, user_id: int) -> None:

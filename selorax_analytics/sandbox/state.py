@@ -20,6 +20,8 @@ class SandboxState:
     money_as_strings: bool = False
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     counts_lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    peak: int = 0
 
     def count(self, endpoint: str, credential: str) -> None:
         with self.counts_lock:
@@ -32,3 +34,18 @@ class SandboxState:
     def reset_counts(self) -> None:
         with self.counts_lock:
             self.counts.clear()
+            self.peak = self.in_flight
+
+    def enter(self) -> None:
+        """A request arrived: one more in flight (the peak is kept)."""
+        with self.counts_lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+
+    def leave(self) -> None:
+        with self.counts_lock:
+            self.in_flight -= 1
+
+    def peak_in_flight(self) -> int:
+        with self.counts_lock:
+            return self.peak
