@@ -1,7 +1,7 @@
 """``selorax-analytics report`` and ``selorax-analytics notebooks``: the report's subcommands.
 
-``report`` builds the HTML report of a store into a folder (checked before any store is
-started or asked); ``notebooks`` re-executes the committed notebooks of a source checkout in
+``report`` builds the HTML report of a store into a folder, or with ``--single-file`` into one
+HTML file (the folder or file is checked before any store is started or asked); ``notebooks`` re-executes the committed notebooks of a source checkout in
 place on a fresh demo store.
 """
 
@@ -25,13 +25,22 @@ def add_report(commands: Any) -> None:
         help="last day of the analysis, YYYY-MM-DD (default: the demo's, or today)",
     )
     report.add_argument(
-        "--out", type=options.path, default="report", help="folder to write into (default: report)"
+        "--out",
+        type=options.path,
+        help="folder to write into (default: report), or with --single-file the .html file "
+        "(default: report.html)",
+    )
+    report.add_argument(
+        "--single-file",
+        action="store_true",
+        help="write one self-contained HTML file (every page and picture inside) to send by "
+        "e-mail or WhatsApp; exports and full tables stay in the folder form",
     )
     report.add_argument(
         "--overwrite",
         action="store_true",
         help="also write into a folder that holds other files (an earlier report is replaced "
-        "without it)",
+        "without it); with --single-file, replace the file",
     )
     report.set_defaults(handler=_report)
 
@@ -50,22 +59,39 @@ def add_notebooks(commands: Any) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from selorax_analytics.report._folder import check_folder
+    from selorax_analytics.report._folder import check_folder, check_single_file
     from selorax_analytics.report._notebooks import notebook_paths
     from selorax_analytics.report.build import build_report
 
-    # The folder first: refused before a store is started or asked.
+    # The folder (or file) first: refused before a store is started or asked.
     stems = [p.stem for p in notebook_paths()]
-    check_folder(Path(args.out), stems, overwrite=args.overwrite)
+    out = Path(args.out or ("report.html" if args.single_file else "report"))
+    if args.single_file:
+        check_single_file(out, overwrite=args.overwrite)
+    else:
+        check_folder(out, stems, overwrite=args.overwrite)
     path = build_report(
-        Path(args.out),
+        out,
         as_of=args.as_of,
         client=command_client(args),
         progress=not args.no_progress,
         overwrite=args.overwrite,
+        single_file=args.single_file,
     )
-    print(path)
+    if args.single_file:
+        print(
+            f"{path} ({file_size(path.stat().st_size)}, one file with every page: send it as it is)"
+        )
+    else:
+        print(path)
     return 0
+
+
+def file_size(size: int) -> str:
+    """A file's size for people: ``812 KB``, ``2.4 MB``."""
+    if size < 1_000_000:
+        return f"{max(1, round(size / 1000)):,} KB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _notebooks(args: argparse.Namespace) -> int:

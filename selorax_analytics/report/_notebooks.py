@@ -39,6 +39,8 @@ STORE_VARIABLES = (
     "SELORAX_STORE_ID",
 )
 SECRET_VARIABLES = ("SELORAX_TOKEN", "SELORAX_CLIENT_SECRET")
+#: The folder where ``sa.style`` writes full tables for the report's pages.
+TABLES_VARIABLE = "SELORAX_REPORT_TABLES"
 STATIC_WIDGET_NOTE = (
     "(An interactive dashboard: open this notebook in JupyterLab or Voila to use it.)"
 )
@@ -56,10 +58,21 @@ def notebook_paths(directory: str | os.PathLike[str] | None = None) -> list[Path
     return paths
 
 
-def kernel_environment(store: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment with the store variables replaced by ``store``."""
-    env = {k: v for k, v in os.environ.items() if k not in STORE_VARIABLES}
+def kernel_environment(
+    store: Mapping[str, str], *, tables: str | os.PathLike[str] | None = None
+) -> dict[str, str]:
+    """This process's environment with the store variables replaced by ``store``.
+
+    ``tables`` (the report's ``tables/`` folder) is given to the kernels as
+    ``SELORAX_REPORT_TABLES``: ``sa.style`` writes the full table of a frame too wide for the
+    page there, as ``<name>.csv``, and links it as ``tables/<name>.csv``. Without ``tables`` the
+    variable is unset, so re-executed notebooks write no tables.
+    """
+    skip = {*STORE_VARIABLES, TABLES_VARIABLE}
+    env = {k: v for k, v in os.environ.items() if k not in skip}
     env.update(store)
+    if tables is not None:
+        env[TABLES_VARIABLE] = str(Path(tables).resolve())
     return env
 
 
@@ -191,13 +204,23 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 
 _TEMPLATE = """
 {%- extends 'lab/index.html.j2' -%}
-{% block extra_css %}{{ resources.get('selorax_css', '') }}{% endblock extra_css %}
+{% block extra_css %}{{ resources.get('selorax_css', '') }}{{ resources.get('selorax_wide', '') }}{% endblock extra_css %}
 {%- block body_header -%}{{ super() }}{{ resources.get('selorax_header', '') }}{%- endblock -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
 """
+
+
+#: A table wider than the page scrolls inside its own box; the page never widens. ``sa.style``
+#: already shows a wide frame's key columns only; this holds for any other output.
+WIDE_TABLE_STYLE = """<style>
+.jp-OutputArea-output { max-width: 100%; overflow-x: auto; }
+.jp-OutputArea-child, .jp-Cell-outputArea { min-width: 0; max-width: 100%; }
+.jp-RenderedHTMLCommon table { display: block; max-width: 100%; overflow-x: auto; }
+.jp-RenderedHTMLCommon pre, .jp-RenderedText pre { overflow-x: auto; }
+</style>"""
 
 
 def to_html(
@@ -233,7 +256,7 @@ def to_html(
         exclude_input_prompt=not show_code,
         exclude_output_prompt=not show_code,
     )
-    resources = {"selorax_header": header, "selorax_css": css}
+    resources = {"selorax_header": header, "selorax_css": css, "selorax_wide": WIDE_TABLE_STYLE}
     body, _ = exporter.from_notebook_node(static, resources=resources)
     return body
 

@@ -10,6 +10,12 @@
                                  links to the index and the previous and next page
       summary.json               counts per segment, cohort sizes, guest conversion
       exports/<format>/          every segment in every export format, with manifests
+      tables/<name>.csv          the full frame of each table too wide for its page
+                                 (``sa.style`` writes it: SELORAX_REPORT_TABLES in the kernels)
+
+``build_report("report.html", single_file=True)`` (``--single-file``) writes the index and every
+page as one self-contained HTML file instead (see :mod:`selorax_analytics.report._single_file`);
+the exports, tables and summary are not in it.
 
 The notebooks keep their code for JupyterLab; only the pages hide it (the page of a notebook
 that failed keeps it, to show where it stopped). Their Markdown links to ``NN_topic.ipynb``
@@ -63,7 +69,7 @@ from selorax_analytics.connection import (
 from selorax_analytics.exceptions import ReportError
 from selorax_analytics.exports.segments import ExportFormat
 from selorax_analytics.report import _notebooks, _summary
-from selorax_analytics.report._folder import check_folder
+from selorax_analytics.report._folder import TABLES_FOLDER, check_folder, check_single_file
 from selorax_analytics.report._pages import PAGE_HEADER_STYLE, index_page, page_header
 
 if TYPE_CHECKING:
@@ -89,6 +95,7 @@ def build_report(
     progress: bool = True,
     notebooks: Sequence[str | os.PathLike[str]] | None = None,
     overwrite: bool = False,
+    single_file: bool = False,
 ) -> Path:
     """Execute the notebooks against a store and write the HTML report, exports and summary.
 
@@ -96,7 +103,8 @@ def build_report(
     ----------
     out_dir
         Folder to write into: created if missing; an earlier report in it is replaced. A folder
-        holding other files is refused unless ``overwrite``.
+        holding other files is refused unless ``overwrite``. With ``single_file``, the ``.html``
+        file to write (refused when it exists, unless ``overwrite``).
     as_of
         Last day of the analysis (date string, date or Timestamp). Default: the demo store's own
         last day (2026-07-01), or today in Asia/Dhaka for a real store.
@@ -110,17 +118,22 @@ def build_report(
         ``notebooks/`` folder. Each needs a cell tagged ``parameters`` (``AS_OF`` is set after it).
     overwrite
         Write into a folder that holds files other than an earlier report's (files of the
-        report's names are replaced, the others left).
+        report's names are replaced, the others left); with ``single_file``, replace the file.
+    single_file
+        Write one self-contained HTML file holding the index and every page (images inside,
+        links between pages as anchors), to send by e-mail or WhatsApp. The exports, full
+        tables and ``summary.json`` are not in it: they are written by the folder form only.
 
     Returns
     -------
     Path
-        ``out_dir/index.html``.
+        ``out_dir/index.html``, or with ``single_file`` the file ``out_dir``.
 
     Raises
     ------
     OutputExistsError
-        ``out_dir`` is a file, or a folder holding other files and ``overwrite`` is false.
+        ``out_dir`` is a file, or a folder holding other files and ``overwrite`` is false
+        (with ``single_file``: it exists and ``overwrite`` is false, or it is a folder).
     ReportError
         A notebook failed: the message names the notebook, the cell and the error, and the
         notebook as far as it ran is written to ``out_dir/<notebook>.html`` for inspection.
@@ -135,6 +148,11 @@ def build_report(
     out = Path(out_dir)
     paths = _notebooks.notebook_paths() if notebooks is None else [Path(p) for p in notebooks]
     given = None if as_of is None else _day(as_of)
+    if single_file:
+        check_single_file(out, overwrite=overwrite)
+        return _single_file_report(
+            out, as_of=given, client=client, progress=progress, notebooks=paths, overwrite=overwrite
+        )
     check_folder(out, [p.stem for p in paths], overwrite=overwrite)
     client = client if client is not None else connect()
     demo = is_demo_store(client)
@@ -147,7 +165,7 @@ def build_report(
         generated=dt.datetime.now(ZoneInfo(STORE_TIMEZONE)).replace(microsecond=0),
     )
     with _kernel_store(client, demo) as store:
-        env = _notebooks.kernel_environment(store)
+        env = _notebooks.kernel_environment(store, tables=out / TABLES_FOLDER)
         pages = _run_notebooks(paths, out, env, about, secrets, progress=progress)
     summary = _summary_and_exports(client, out, day, progress=progress)
     summary["generated_at"] = about.generated.isoformat()
@@ -158,6 +176,30 @@ def build_report(
     index = out / "index.html"
     _write_page(index, _notebooks.redact(index_page(summary), secrets))
     return index
+
+
+def _single_file_report(
+    target: Path,
+    *,
+    as_of: str | None,
+    client: Client | None,
+    progress: bool,
+    notebooks: Sequence[Path],
+    overwrite: bool,
+) -> Path:
+    """The report built in a private temporary folder, written to ``target`` as one file."""
+    from selorax_analytics.report._single_file import single_file_html
+
+    with tempfile.TemporaryDirectory(prefix="selorax-report-") as folder:
+        index = build_report(
+            Path(folder) / "report", as_of=as_of, client=client, progress=progress,
+            notebooks=notebooks,
+        )  # fmt: skip
+        summary = json.loads((index.parent / "summary.json").read_text(encoding="utf-8"))
+        title = f"SeloraX store report, {summary['as_of']}"
+        html = single_file_html(index.parent, summary["notebooks"], title=title)
+    write_file(target, html.encode("utf-8"), overwrite=overwrite)
+    return target
 
 
 @dataclass(frozen=True)

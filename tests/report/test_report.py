@@ -14,7 +14,6 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import selorax_analytics as sa
 from selorax_analytics.cli import main
@@ -22,39 +21,11 @@ from selorax_analytics.exceptions import OutputExistsError, ReportError
 from selorax_analytics.report._folder import check_folder
 from selorax_analytics.report.build import REPORT_EXPORT_FORMATS, _notebooks, build_report
 from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_TOKEN
+from tests.report._report_helpers import QUICKSTART, QUICKSTART_ANCHOR, write_notebook
 
-QUICKSTART = _notebooks.NOTEBOOK_DIR / "01_quickstart.ipynb"
+# ``report_run`` and ``built`` (the folder report of the quickstart and a small second page)
+# are in conftest.py, shared with the single-file and browser tests.
 INVALID = ("cancelled", "returned", "failed")
-
-
-@pytest.fixture(scope="module")
-def report_run(sandbox, tmp_path_factory):
-    """One report of the demo store: the quickstart and a tiny second page, to stay quick.
-
-    The second page links back to the quickstart as a notebook does (``01_quickstart.ipynb``).
-    """
-    out = tmp_path_factory.mktemp("report")
-    second = _notebook(
-        out,
-        "02_next.ipynb",
-        "print('the second page', AS_OF)",
-        markdown="Back to [the quickstart](01_quickstart.ipynb#Loading-the-store).",
-    )
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SELORAX_CACHE_DIR", str(out.parent / "report-cache"))
-        client = sa.Client(sandbox.base_url, token=DEMO_TOKEN)
-        before = pd.Timestamp.now(tz="Asia/Dhaka").floor("s")
-        index = build_report(
-            out / "site", client=client, progress=False, notebooks=[QUICKSTART, second]
-        )
-        after = pd.Timestamp.now(tz="Asia/Dhaka")
-        client.close()
-    return index, before, after
-
-
-@pytest.fixture(scope="module")
-def built(report_run):
-    return report_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +127,8 @@ def test_every_page_has_a_header_with_store_as_of_time_and_neighbours(report_run
 def test_links_between_pages_point_at_pages_and_every_link_resolves(built):
     pages = _pages(built)
     # the notebook's link to 01_quickstart.ipynb now points at the page, anchor kept
-    assert 'href="01_quickstart.html#Loading-the-store"' in pages["02_next.html"]
+    assert f'href="01_quickstart.html#{QUICKSTART_ANCHOR}"' in pages["02_next.html"]
+    assert f'id="{QUICKSTART_ANCHOR}"' in pages["01_quickstart.html"]  # and the anchor is there
     # the quickstart's "Next:" links to notebooks this report does not hold keep only their text
     assert "RFM segments" in pages["01_quickstart.html"]
     for html in [*pages.values(), built.read_text(encoding="utf-8")]:
@@ -218,23 +190,7 @@ def test_no_secret_in_any_output(built):
             assert DEMO_TOKEN.encode() not in path.read_bytes(), path
 
 
-def _notebook(
-    tmp_path: Path, name: str, *sources: str, parameters: bool = True, markdown: str = ""
-) -> Path:
-    cells = [new_markdown_cell(f"# A small notebook\n\n{markdown}")]
-    if parameters:
-        cells.append(new_code_cell('AS_OF = "2000-01-01"'))
-        cells[-1].metadata["tags"] = ["parameters"]
-    cells += [new_code_cell(s) for s in sources]
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    path = tmp_path / name
-    nbformat.write(nb, path)
-    return path
+_notebook = write_notebook
 
 
 def test_a_failing_cell_is_named_with_its_notebook(sandbox, tmp_path):
@@ -408,6 +364,50 @@ def test_what_counts_as_an_earlier_report(tmp_path):
     (out / "exports").write_text("a file where the exports folder goes", encoding="utf-8")
     with pytest.raises(OutputExistsError, match="exports"):
         check_folder(out, [], overwrite=False)
+
+
+def test_a_frame_too_wide_for_the_page_is_written_whole_to_tables_and_linked(built):
+    # 02_next styles a frame of 30 columns, 3 rows, column i holding i * 1000.5
+    table = built.parent / "tables" / "wide.csv"
+    assert stat.S_IMODE(table.stat().st_mode) == 0o600
+    frame = pd.read_csv(table)
+    assert frame.shape == (3, 30)
+    assert frame["column_29_with_a_long_name"].tolist() == [29014.5] * 3
+    assert 'href="tables/wide.csv"' in _pages(built)["02_next.html"]
+
+
+def test_pages_let_a_wide_table_scroll_inside_its_own_box(built):
+    for name, html in _pages(built).items():
+        rule = re.search(r"\.jp-RenderedHTMLCommon table \{([^}]*)\}", html)
+        assert rule and "overflow-x: auto" in rule.group(1), name  # the browser test sees it work
+
+
+def test_the_tables_folder_is_part_of_an_earlier_report(tmp_path):
+    out = tmp_path / "report"
+    (out / "tables").mkdir(parents=True)
+    (out / "index.html").write_text("x", encoding="utf-8")
+    for name in ("rfm_segments.csv", "wide.csv", ".wide.csv.k2j3.tmp"):
+        (out / "tables" / name).write_text("a\n1\n", encoding="utf-8")
+    check_folder(out, [], overwrite=False)  # an earlier report's tables/ is its own
+    (out / "tables" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match=r"\(tables\)"):
+        check_folder(out, [], overwrite=False)  # a tables/ of someone else's files is not
+    (out / "tables").rename(tmp_path / "theirs")
+    (out / "tables").symlink_to(tmp_path / "theirs")
+    with pytest.raises(OutputExistsError, match=r"\(tables"):
+        check_folder(out, [], overwrite=False)
+    (out / "tables").unlink()
+    (out / "tables").write_text("a file where the tables folder goes", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match=r"\(tables\)"):
+        check_folder(out, [], overwrite=False)
+    check_folder(out, [], overwrite=True)
+
+
+def test_kernels_get_the_tables_folder_from_the_report_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("SELORAX_REPORT_TABLES", "/somewhere/else")
+    env = _notebooks.kernel_environment({"SELORAX_TOKEN": "t"}, tables=tmp_path / "r" / "tables")
+    assert env["SELORAX_REPORT_TABLES"] == str(tmp_path / "r" / "tables")
+    assert "SELORAX_REPORT_TABLES" not in _notebooks.kernel_environment({"SELORAX_TOKEN": "t"})
 
 
 # --- selorax-analytics notebooks: re-executing the committed notebooks -------------------------
