@@ -1,0 +1,406 @@
+"""Fleet analytics on Dask: the package's own per-store functions, one task per store.
+
+Every analysis is per store (scores, cohorts and models are relative to the store's own
+customers), so a fleet is many independent pandas jobs. :func:`fleet_segments`,
+:func:`fleet_cohorts` and :func:`fleet_summary` submit one task per store to a
+``dask.distributed`` cluster; each task gets the dataset's path and the store's id (never a
+frame), reads that store's partitions itself (:func:`~selorax_analytics.fleet.dataset.read_store_frame`)
+and runs the unchanged public functions (:func:`~selorax_analytics.rfm_segments`,
+:func:`~selorax_analytics.cohort_table`, ...). A store's result therefore equals the same
+function run locally on that store, exactly, and a task holds one store at a time: memory per
+task is bounded by the largest store.
+
+The cluster (``scheduler``):
+
+- ``None`` (default): the address in ``SELORAX_DASK_SCHEDULER`` if set, else an embedded
+  ``LocalCluster`` of worker processes (one per core, at most one per store, one thread each),
+  started for the call and closed after it;
+- an address such as ``"tcp://10.0.0.5:8786"``: a running scheduler whose workers see the
+  dataset at the same path (a shared file system);
+- a ``distributed.Client``: used as is and left open.
+
+A store whose task fails (a corrupt partition, an analysis refusing the data, a worker lost)
+is reported, one line per store, and the others finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from selorax_analytics.analytics.clv.value import customer_value
+from selorax_analytics.analytics.cohorts import cohort_table
+from selorax_analytics.analytics.conversion import guest_conversion
+from selorax_analytics.analytics.rfm import DEFAULT_RFM_SEGMENTS, rfm_segments
+from selorax_analytics.exceptions import (
+    CacheError,
+    ConnectionFailedError,
+    SeloraxError,
+    ValidationError,
+)
+from selorax_analytics.fleet.dataset import dataset_stores, read_store_frame
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+#: The environment variable naming a running scheduler (``tcp://host:8786``).
+SCHEDULER_ENV = "SELORAX_DASK_SCHEDULER"
+#: Seconds to wait for a scheduler before giving up.
+CONNECT_TIMEOUT = 10
+#: The summary's figures, before the segment mix (one column per segment, in map order).
+SUMMARY_COLUMNS = (
+    "customers",
+    "orders",
+    "buyers",
+    "revenue",
+    "repeat_rate",
+    "month3_retention",
+    "guest_conversion",
+    "mean_clv",
+)
+#: The month whose retention the summary shows (offset from the first-order month).
+RETENTION_MONTH = 3
+
+
+class MissingExtraError(SeloraxError, ImportError):
+    """The fleet analytics need Dask: ``pip install 'selorax-analytics[fleet]'``."""
+
+
+@dataclass(frozen=True)
+class FleetFrames(Mapping[int, pd.DataFrame]):
+    """Per-store results of :func:`fleet_segments` or :func:`fleet_cohorts`.
+
+    A mapping ``store_id -> frame`` over the stores whose task finished (in store order), with
+    ``errors``: ``store_id -> one line`` for the stores whose task failed.
+    """
+
+    frames: dict[int, pd.DataFrame]
+    errors: dict[int, str] = field(default_factory=dict)
+
+    def __getitem__(self, store_id: int) -> pd.DataFrame:
+        return self.frames[store_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def concat(self) -> pd.DataFrame:
+        """Every store's frame in one, ``store_id`` the outer level of the index."""
+        if not self.frames:
+            return pd.DataFrame()
+        return pd.concat(self.frames, names=["store_id"])
+
+
+# --- the per-store tasks (run in the workers) ----------------------------------------------------
+
+
+def store_segments(
+    root: str, store_id: int, *, as_of: object, segment_map: Mapping[str, str]
+) -> pd.DataFrame:
+    """:func:`~selorax_analytics.rfm_segments` of one store of the dataset at ``root``."""
+    orders = read_store_frame(root, "orders", store_id)
+    return rfm_segments(orders, as_of=as_of, segment_map=segment_map)
+
+
+def store_cohorts(
+    root: str, store_id: int, *, as_of: object, period: str, metric: str
+) -> pd.DataFrame:
+    """:func:`~selorax_analytics.cohort_table` (by first order) of one store of the dataset."""
+    orders = read_store_frame(root, "orders", store_id)
+    return cohort_table(orders, as_of=as_of, period=period, metric=metric)  # type: ignore[arg-type]
+
+
+def store_figures(root: str, store_id: int, *, as_of: object) -> dict[str, Any]:
+    """One store's row of :func:`fleet_summary` (see there for each figure)."""
+    customers = read_store_frame(root, "customers", store_id)
+    orders = read_store_frame(root, "orders", store_id)
+    rfm = rfm_segments(orders, as_of=as_of)
+    buyers = len(rfm)
+    row: dict[str, Any] = {
+        "customers": len(customers),
+        "orders": len(orders),
+        "buyers": buyers,
+        "revenue": float(rfm["monetary"].sum()),
+        "repeat_rate": float((rfm["frequency"] >= 2).mean()) if buyers else np.nan,
+        "month3_retention": month_retention(cohort_table(orders, as_of=as_of), RETENTION_MONTH),
+        "guest_conversion": _account_share(guest_conversion(customers, orders, as_of=as_of)),
+        "mean_clv": np.nan,
+        "error": None,
+    }
+    try:
+        row["mean_clv"] = float(customer_value(orders, as_of=as_of)["clv"].mean())
+    except SeloraxError as exc:  # e.g. no repeat buyers to fit: the other figures stand
+        row["error"] = f"mean_clv: {_one_line(exc)}"
+    shares = rfm["segment"].value_counts(normalize=True, sort=False)
+    for name in DEFAULT_RFM_SEGMENTS:
+        row[name] = float(shares.get(name, 0.0)) if buyers else np.nan
+    return row
+
+
+def month_retention(table: pd.DataFrame, month: int) -> float:
+    """Share of first-order customers buying again ``month`` months after their first month.
+
+    Pooled over the cohorts whose month ``month`` is complete by the table's ``as_of`` (the
+    cohort-size-weighted mean of column ``month`` over those cohorts); NaN when none is.
+    """
+    if month not in table.columns or not len(table):
+        return np.nan
+    last = pd.Period(table.attrs["as_of"], freq="M")
+    if table.attrs.get("partial_period") is not None:
+        last -= 1
+    done = np.asarray([cohort + month <= last for cohort in table.index])
+    sizes = table["cohort_size"].to_numpy()[done]
+    if not sizes.sum():
+        return np.nan
+    return float((table[month].to_numpy()[done] * sizes).sum() / sizes.sum())
+
+
+def _account_share(result: Any) -> float:
+    """Guests with a first order ``window_days`` old who opened an account within the window."""
+    funnel = result.funnel
+    return float(funnel["share"].iloc[-1]) if funnel["customers"].iloc[0] else np.nan
+
+
+# --- the fleet functions (run in the client) -----------------------------------------------------
+
+
+def fleet_segments(
+    dataset: str | os.PathLike[str],
+    *,
+    as_of: object,
+    segment_map: Mapping[str, str] = DEFAULT_RFM_SEGMENTS,
+    stores: Collection[int] | None = None,
+    scheduler: str | Client | None = None,
+) -> FleetFrames:
+    """RFM segments of every store of the fleet dataset, one Dask task per store.
+
+    Parameters
+    ----------
+    dataset
+        The fleet dataset's folder (``fleet fetch --out``).
+    as_of
+        Day of the analysis (Asia/Dhaka), as for :func:`~selorax_analytics.rfm_segments`.
+    segment_map
+        Segment name -> pattern over ``"<r><f>"`` (default :data:`DEFAULT_RFM_SEGMENTS`).
+    stores
+        The store ids to analyse (default: every store with both partitions in the dataset).
+    scheduler
+        ``None`` (``SELORAX_DASK_SCHEDULER``, else an embedded ``LocalCluster``), a scheduler
+        address (``"tcp://host:8786"``) or a ``distributed.Client``.
+
+    Returns
+    -------
+    FleetFrames
+        ``store_id -> rfm_segments`` frame of that store; ``.errors`` the stores that failed;
+        ``.concat()`` one frame indexed by ``(store_id, row)``.
+
+    Raises
+    ------
+    ValidationError
+        A malformed scheduler address.
+    ConnectionFailedError
+        No scheduler answers at the address.
+    CacheError
+        The dataset holds no store (or not one of ``stores``).
+
+    Examples
+    --------
+    >>> rfm = fleet_segments("fleet-data", as_of="2026-07-01")  # doctest: +SKIP
+    >>> rfm.concat().groupby(["store_id", "segment"], observed=True).size()  # doctest: +SKIP
+    """
+    options = {"as_of": as_of, "segment_map": dict(segment_map)}
+    results, errors = run_per_store(store_segments, dataset, options, stores, scheduler)
+    return FleetFrames(results, errors)
+
+
+def fleet_cohorts(
+    dataset: str | os.PathLike[str],
+    *,
+    as_of: object,
+    period: str = "M",
+    metric: str = "customers",
+    stores: Collection[int] | None = None,
+    scheduler: str | Client | None = None,
+) -> FleetFrames:
+    """First-order cohort tables of every store of the fleet dataset, one Dask task per store.
+
+    Parameters are those of :func:`fleet_segments`, with ``period`` (``"M"``, ``"W"``, ``"Q"``)
+    and ``metric`` (``"customers"``, ``"revenue"``, ``"orders"``, ``"ltv"``) passed to
+    :func:`~selorax_analytics.cohort_table`.
+
+    Returns
+    -------
+    FleetFrames
+        ``store_id -> cohort_table`` of that store (index ``cohort``, columns ``cohort_size``,
+        ``0, 1, ...``); ``.errors`` the stores that failed; ``.concat()`` one frame indexed by
+        ``(store_id, cohort)``.
+
+    Examples
+    --------
+    >>> fleet_cohorts("fleet-data", as_of="2026-07-01")[22]  # doctest: +SKIP
+    """
+    options = {"as_of": as_of, "period": period, "metric": metric}
+    results, errors = run_per_store(store_cohorts, dataset, options, stores, scheduler)
+    return FleetFrames(results, errors)
+
+
+def fleet_summary(
+    dataset: str | os.PathLike[str],
+    *,
+    as_of: object,
+    stores: Collection[int] | None = None,
+    scheduler: str | Client | None = None,
+) -> pd.DataFrame:
+    """One row of headline figures per store of the fleet dataset, one Dask task per store.
+
+    Parameters are those of :func:`fleet_segments`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``store_id`` (every store asked for, sorted): ``customers`` (records, guests
+        included), ``orders``, ``buyers`` (customers with a valid order), ``revenue`` (their
+        valid orders' total, taka), ``repeat_rate`` (share of buyers with two valid orders or
+        more), ``month3_retention`` (share of first-order customers who bought again in the
+        third month after their first, pooled over the cohorts whose third month is complete),
+        ``guest_conversion`` (share of guests whose first order is 90 days old who opened an
+        account within 90 days, :func:`~selorax_analytics.guest_conversion`'s funnel),
+        ``mean_clv`` (mean :func:`~selorax_analytics.customer_value` over the buyers, one year),
+        ``error`` (why figures are missing: the whole task's failure, or ``mean_clv: ...``
+        when only the lifetime-value fit failed; ``None`` when all are there), then one column
+        per segment of :data:`DEFAULT_RFM_SEGMENTS`: its share of the buyers (the segment mix).
+        Shares are fractions (0 to 1); a failed store's figures are NaN.
+
+    Examples
+    --------
+    >>> fleet_summary("fleet-data", as_of="2026-07-01").median(numeric_only=True)  # doctest: +SKIP
+    """
+    results, errors = run_per_store(store_figures, dataset, {"as_of": as_of}, stores, scheduler)
+    rows = {sid: results.get(sid) or {"error": errors[sid]} for sid in sorted({*results, *errors})}
+    columns = [*SUMMARY_COLUMNS, "error", *map(str, DEFAULT_RFM_SEGMENTS)]
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
+    frame.index = pd.Index(list(rows), dtype="int64", name="store_id")
+    numeric = [c for c in columns if c != "error"]
+    frame[numeric] = frame[numeric].astype("float64")
+    for name in ("customers", "orders", "buyers"):
+        frame[name] = frame[name].astype("Int64")
+    frame["error"] = frame["error"].astype("str")
+    return frame
+
+
+# --- running the tasks ---------------------------------------------------------------------------
+
+
+def run_per_store(
+    task: Callable[..., Any],
+    dataset: str | os.PathLike[str],
+    options: dict[str, Any],
+    stores: Collection[int] | None,
+    scheduler: str | Client | None,
+) -> tuple[dict[int, Any], dict[int, str]]:
+    """Run ``task(root, store_id, **options)`` for each store on the cluster.
+
+    Returns the results of the stores that finished and one line per store that failed,
+    both keyed by store id in store order.
+    """
+    root = str(Path(dataset).expanduser().resolve())
+    ids = _store_ids(root, stores)
+    with fleet_client(scheduler, n_stores=len(ids)) as client:
+        futures = {
+            sid: client.submit(task, root, sid, **options, key=f"{task.__name__}-{sid}", pure=False)
+            for sid in ids
+        }
+        results: dict[int, Any] = {}
+        errors: dict[int, str] = {}
+        for sid, future in futures.items():
+            try:
+                results[sid] = future.result()
+            except Exception as exc:  # reported per store; the other stores finish
+                errors[sid] = _one_line(exc)
+    return results, errors
+
+
+def _store_ids(root: str, stores: Collection[int] | None) -> list[int]:
+    present = dataset_stores(root)
+    if stores is None:
+        if not present:
+            raise CacheError(
+                f"The fleet dataset {root!r} holds no store; load one with "
+                "`selorax-analytics fleet fetch --fleet FILE --out DIR`."
+            )
+        return present
+    ids = sorted({int(s) for s in stores})
+    if not ids:
+        raise CacheError("`stores` is empty; name at least one store id of the dataset.")
+    return ids
+
+
+def default_workers(n_stores: int) -> int:
+    """Worker processes of the embedded cluster: one per core, at most one per store."""
+    return max(1, min(os.cpu_count() or 1, n_stores))
+
+
+@contextlib.contextmanager
+def fleet_client(
+    scheduler: str | Client | None = None, *, n_stores: int | None = None
+) -> Iterator[Client]:
+    """A ``distributed.Client`` on the cluster ``scheduler`` names (see the module notes).
+
+    An embedded cluster and a client made here are closed on exit; a given client is not.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise MissingExtraError(
+            "The fleet analytics need Dask; install it with "
+            "`pip install 'selorax-analytics[fleet]'`."
+        ) from None
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address is None:
+        workers = default_workers(n_stores or os.cpu_count() or 1)
+        with (
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    with connect_scheduler(str(address)) as client:
+        yield client
+
+
+def connect_scheduler(address: str) -> Client:
+    """A client on the scheduler at ``address``; one-line errors for a bad or silent address."""
+    from distributed import Client
+
+    source = "scheduler" if address != os.environ.get(SCHEDULER_ENV) else SCHEDULER_ENV
+    try:
+        return Client(address, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            f"The {source} address {address!r} is not usable ({_one_line(exc)}); give one "
+            "like tcp://host:8786."
+        ) from None
+    except OSError:
+        raise ConnectionFailedError(
+            f"No Dask scheduler answered at {address!r} ({source}) within {CONNECT_TIMEOUT} s; "
+            "start one (`dask scheduler`) or check the address."
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
