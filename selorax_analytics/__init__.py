@@ -36,6 +36,7 @@ _PUBLIC: dict[str, str] = {
     "identities": "analytics.conversion",
     "cohort_dashboard": "presentation.dashboards",
     "guest_dashboard": "presentation.dashboards",
+    "simulate_campaign_response": "demo",
     "rfm_dashboard": "presentation.dashboards",
     "ApiError": "exceptions",
     "AuthenticationError": "exceptions",

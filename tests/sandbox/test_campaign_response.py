@@ -93,3 +93,37 @@ def test_a_body_without_a_record_is_refused(store):
     answer = httpx.post(server.base_url + ROUTE, json={"target_rate": 0.1}, timeout=30)
     assert answer.status_code == 400
     assert "record" in answer.json()["message"]
+
+
+def test_the_public_helper_asks_the_demo_store_and_refuses_a_real_one(store, tmp_path):
+    server, client, result, _ = store
+    before = httpx.get(
+        server.base_url + "/api/apps/v1/orders",
+        headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+        params={"limit": 1},
+        timeout=30,
+    ).json()
+    made = sa.simulate_campaign_response(client, result.campaign, target_rate=0.05,
+                                         holdout_rate=0.05, days=5, seed=4)  # fmt: skip
+    after = httpx.get(
+        server.base_url + "/api/apps/v1/orders",
+        headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+        params={"limit": 1},
+        timeout=30,
+    ).json()
+    created = made["target"]["orders"] + made["holdout"]["orders"]
+    assert created > 0
+    assert _total(after) - _total(before) == created
+    real = sa.Client("https://api.selorax.io", token="sx_at_notarealtoken0000")
+    with pytest.raises(sa.DataError, match="Only the demo store can simulate"):
+        sa.simulate_campaign_response(real, result.campaign, target_rate=0.1, holdout_rate=0.1)
+    real.close()
+    with pytest.raises(sa.DataError, match="refused the simulation: 'target_rate'"):
+        sa.simulate_campaign_response(client, result.campaign, target_rate=2, holdout_rate=0.1)
+    with pytest.raises(sa.DataError, match="Cannot read the campaign record"):
+        sa.simulate_campaign_response(client, tmp_path / "none.json", target_rate=0.1,
+                                      holdout_rate=0.1)  # fmt: skip
+
+
+def _total(page: dict) -> int:
+    return int(page["pagination"]["total"])
