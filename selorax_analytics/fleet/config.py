@@ -9,6 +9,7 @@ A TOML file with one ``[[store]]`` table per store::
     base_url = "https://api.selorax.io"
     token_env = "SHOES_TOKEN"          # the variable holding the Bearer token
     max_concurrency = 4                # optional: requests in flight for this store
+    max_retries = 2                    # optional: retries of a failed request (default 8)
 
     [[store]]
     name = "ctg-books"
@@ -37,7 +38,9 @@ from selorax_analytics.exceptions import ValidationError
 
 TOKEN_KEYS = ("token_env",)
 CLIENT_KEYS = ("client_id_env", "client_secret_env", "store_id_env")
-STORE_KEYS = frozenset({"name", "base_url", "max_concurrency", *TOKEN_KEYS, *CLIENT_KEYS})
+STORE_KEYS = frozenset(
+    {"name", "base_url", "max_concurrency", "max_retries", *TOKEN_KEYS, *CLIENT_KEYS}
+)
 TOP_KEYS = frozenset({"store", "max_in_flight"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: What a SeloraX credential looks like (``sx_at_...``, ``sx_secret_...``, ``sx_app_...``).
@@ -69,6 +72,7 @@ class FleetStore:
     client_secret_env: str | None = None
     store_id_env: str | None = None
     max_concurrency: int | None = None
+    max_retries: int | None = None
 
     def client_options(self, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Keyword arguments of :class:`~selorax_analytics.Client` for this store (with secrets).
@@ -85,6 +89,8 @@ class FleetStore:
             options["store_id"] = env.get(self.store_id_env or "", "")
         if self.max_concurrency is not None:
             options["max_concurrency"] = self.max_concurrency
+        if self.max_retries is not None:
+            options["max_retries"] = self.max_retries
         return options
 
 
@@ -203,7 +209,10 @@ def _store(table: object, where: str, number: int, environ: Mapping[str, str]) -
     keys = _credential_keys(table, where, label, name)
     envs = {key: _env_name(table[key], where, label, name, key, environ) for key in keys}
     concurrency = _positive(table.get("max_concurrency"), where, name, "max_concurrency")
-    return FleetStore(name, base_url.rstrip("/"), max_concurrency=concurrency, **envs)
+    retries = _positive(table.get("max_retries"), where, name, "max_retries", least=0)
+    return FleetStore(
+        name, base_url.rstrip("/"), max_concurrency=concurrency, max_retries=retries, **envs
+    )
 
 
 def _credential_keys(table: dict[str, Any], where: str, label: str, name: str) -> tuple[str, ...]:
@@ -272,13 +281,16 @@ def _env_name(
     return value
 
 
-def _positive(value: object, where: str, store: str | None, key: str) -> int | None:
+def _positive(
+    value: object, where: str, store: str | None, key: str, *, least: int = 1
+) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
         label = f"store {store!r}: " if store is not None else ""
         raise FleetFileError(
-            f"{where}: {label}{key} must be a whole number of at least 1, got {_shown(value)}.",
+            f"{where}: {label}{key} must be a whole number of at least {least}, "
+            f"got {_shown(value)}.",
             store=store,
             key=key,
         )
