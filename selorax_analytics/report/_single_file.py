@@ -66,7 +66,7 @@ def single_file_html(folder: Path, pages: Sequence[Mapping[str, str]], *, title:
     sections = []
     for name in names:
         body = _inline_images(parsed[name].body, folder)
-        body = _rewrite_links(body, name, headings)
+        body = _rewrite_links(body, name, headings, folder)
         if name == "index.html":
             body = f'<aside class="sx-not-included">{escape(NOT_INCLUDED_NOTE)}</aside>{body}'
         sections.append(f'<section id="{_section_id(name)}" class="sx-page">{body}</section>')
@@ -121,7 +121,7 @@ _LINK = re.compile(r"<a\b(?P<before>[^>]*?)\shref=(?P<q>[\"'])(?P<href>.*?)(?P=q
                    r"(?P<text>.*?)</a>", re.S | re.I)  # fmt: skip
 
 
-def _rewrite_links(body: str, name: str, headings: Mapping[str, set[str]]) -> str:
+def _rewrite_links(body: str, name: str, headings: Mapping[str, set[str]], folder: Path) -> str:
     """Page links as anchors in the file; links to files left outside it as plain text."""
 
     def own_id(match: re.Match[str]) -> str:
@@ -137,7 +137,10 @@ def _rewrite_links(body: str, name: str, headings: Mapping[str, set[str]]) -> st
         if page in headings:
             anchor = escape(_anchor(page, fragment, headings))
             return f'<a{match["before"]} href="#{anchor}"{match["after"]}>{match["text"]}</a>'
-        title = f"{target}: in the folder report, not in this single file"
+        file = (folder / target).resolve()
+        beside = file.is_file() and folder.resolve() in file.parents
+        where = "in the folder report, not in this single file" if beside else "not in the report"
+        title = f"{target}: {where}"
         return f'<span class="sx-file" title="{escape(title)}">{match["text"]}</span>'
 
     return _LINK.sub(link, _OWN_ID.sub(own_id, body))

@@ -130,7 +130,7 @@ def _folder(tmp_path: Path) -> Path:
     (folder / "01_a.html").write_text(
         '<html><head><style type="text/css">.jp-Cell { padding: 0 }</style></head>'
         '<body class="jp-Notebook" data-jp-theme-light="true"><main>'
-        '<a href="index.html">Report index</a><h2 id="Totals">Totals<a class="anchor-link" '
+        '<a href="index.html">Report index</a><a href="../docs/x.md">docs</a><h2 id="Totals">Totals<a class="anchor-link" '
         'href="#Totals">¶</a></h2><div id="cell-id=ab12"><a href="tables/t.csv">t.csv</a>'
         "</div></main></body></html>",
         encoding="utf-8",
@@ -152,7 +152,8 @@ def test_pages_are_joined_by_hand_rules(tmp_path):
     assert '<a href="#index">Report index</a>' in page
     assert '<h2 id="01_a--Totals">Totals<a class="anchor-link" href="#01_a--Totals">' in page
     assert '<div id="01_a--cell-id=ab12">' in page
-    assert '<span class="sx-file" title="tables/t.csv: in the folder' in page
+    assert '<span class="sx-file" title="tables/t.csv: not in the report">t.csv</span>' in page
+    assert '<span class="sx-file" title="../docs/x.md: not in the report">docs</span>' in page
     # the pages' own style once, the index's scoped to its section
     assert out.count(".jp-Cell { padding: 0 }") == 1
     assert "#index { margin: 0 }" in out and "#index h1, #index .big { color: red }" in out
