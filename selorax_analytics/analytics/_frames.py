@@ -188,7 +188,9 @@ def customer_codes(ids: pd.Series, keep: np.ndarray) -> tuple[np.ndarray, pd.Ind
         values = ids.to_numpy(dtype="int64", na_value=0)[keep]
         low, high = int(values.min()), int(values.max())
         if high - low < 4 * len(values) + 1024:
-            offset = values - low
+            # Ids from 1 up index the table as they are (no 10M-row subtraction).
+            low = 0 if low >= 0 and high < 4 * len(values) + 1024 else low
+            offset = values - low if low else values
             seen = np.zeros(high - low + 1, dtype=bool)
             seen[offset] = True
             number = np.cumsum(seen, dtype=np.int64) - 1
