@@ -26,6 +26,7 @@ is reported, one line per store, and the others finish.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -372,7 +373,11 @@ def fleet_client(
         workers = default_workers(n_stores or os.cpu_count() or 1)
         with (
             LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,  # a failed store is reported, not logged
             ) as cluster,
             Client(cluster) as client,
         ):
@@ -385,15 +390,20 @@ def fleet_client(
 def connect_scheduler(address: str) -> Client:
     """A client on the scheduler at ``address``; one-line errors for a bad or silent address."""
     from distributed import Client
+    from distributed.comm import parse_address, parse_host_port
 
     source = "scheduler" if address != os.environ.get(SCHEDULER_ENV) else SCHEDULER_ENV
-    try:
-        return Client(address, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
+    try:  # checked before a Client exists: a half-made one hangs in its finaliser
+        scheme, where = parse_address(address, strict=True)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(where)
     except (ValueError, TypeError) as exc:
         raise ValidationError(
             f"The {source} address {address!r} is not usable ({_one_line(exc)}); give one "
             "like tcp://host:8786."
         ) from None
+    try:
+        return Client(address, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
     except OSError:
         raise ConnectionFailedError(
             f"No Dask scheduler answered at {address!r} ({source}) within {CONNECT_TIMEOUT} s; "

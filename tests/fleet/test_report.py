@@ -1,0 +1,115 @@
+"""The fleet report page on a LocalCluster of two worker processes."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from selorax_analytics.cli import main
+from selorax_analytics.fleet.dataset import read_store_frame
+from selorax_analytics.fleet.report import build_fleet_report
+from tests.fleet._stores import AS_OF, STORES, corrupt, write_dataset
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        yield client
+
+
+class _Table(HTMLParser):
+    """The page's rows as lists of (text, data-sort) cells, and whether it loads anything."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[tuple[str, str | None]]] = []
+        self.external: list[str] = []
+        self._cell: list[str] | None = None
+        self._sort: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "link", "img") and (attrs.get("src") or attrs.get("href")):
+            self.external.append(attrs.get("src") or attrs.get("href"))
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th") and self.rows:
+            self._cell, self._sort = [], attrs.get("data-sort")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(("".join(self._cell).strip(), self._sort))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_the_page_lists_every_store_with_the_medians(tmp_path, client):
+    root = write_dataset(tmp_path / "data")
+    # names as fleet fetch records them; store 32's own report exists, store 31's does not
+    stores = [{"store_id": s, "name": f"shop-{s}"} for s in STORES]
+    (root / "fleet.json").write_text(json.dumps({"format": 1, "stores": stores}))
+    (tmp_path / "out" / "stores" / "32").mkdir(parents=True)
+    (tmp_path / "out" / "stores" / "32" / "index.html").write_text("store 32")
+
+    page = build_fleet_report(root, tmp_path / "out", as_of=AS_OF, scheduler=client)
+    text = page.read_text(encoding="utf-8")
+    table = _Table()
+    table.feed(text)
+    header, median, *rows = table.rows
+    assert header[:3] == [("Store", None), ("Customers", None), ("Orders", None)]
+    assert [r[0][0] for r in rows] == ["shop-31 (31)", "shop-32 (32)", "shop-33 (33)"]
+    assert '<a href="stores/32/index.html">shop-32' in text and "stores/31/" not in text
+    assert table.external == [] and "onclick" in text
+
+    customers = [len(read_store_frame(root, "customers", s)) for s in STORES]
+    orders = [len(read_store_frame(root, "orders", s)) for s in STORES]
+    assert [r[1][0] for r in rows] == [f"{n:,}" for n in customers]
+    # the median of three is the middle value
+    assert median[0][0] == "Fleet median"
+    assert median[1][0] == f"{sorted(customers)[1]:,}" and median[2][0] == f"{sorted(orders)[1]:,}"
+    assert all(re.fullmatch(r"৳ [0-9,]+", r[4][0]) for r in rows)  # revenue in taka
+    assert all(re.fullmatch(r"[0-9.]+%", r[5][0]) for r in rows)  # repeat rate in percent
+    assert [float(r[2][1]) for r in rows] == orders  # raw numbers for sorting
+
+    csv = pd.read_csv(tmp_path / "out" / "fleet_summary.csv", index_col="store_id")
+    assert csv.index.tolist() == list(STORES) and csv["name"].tolist() == [
+        "shop-31",
+        "shop-32",
+        "shop-33",
+    ]
+    assert csv["customers"].tolist() == customers
+
+
+def test_cli_reports_a_failing_store_and_refuses_an_existing_page(tmp_path, client, capsys):
+    root = write_dataset(tmp_path / "data")
+    corrupt(root, 33, "customers")
+    out = tmp_path / "out"
+    argv = ["fleet", "report", "--dataset", str(root), "--out", str(out), "--as-of", AS_OF,
+            "--scheduler", client.scheduler.address]  # fmt: skip
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "3 stores as of 2026-07-01" in captured.out
+    assert re.search(r"FAILED  store 33: CacheError: .*store_id=33", captured.err)
+    table = _Table()
+    table.feed((out / "index.html").read_text(encoding="utf-8"))
+    assert len(table.rows) == 2 + len(STORES)
+    assert "CacheError" in table.rows[-1][-1][0] and table.rows[-1][1][0] == ""
+
+    assert main(argv) == 2
+    assert "Refusing to overwrite" in capsys.readouterr().err
+    assert main([*argv, "--with-store-reports", "--overwrite"]) == 2
+    assert "needs --fleet" in capsys.readouterr().err
