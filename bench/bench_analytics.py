@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-scale", type=float, default=1.0, help="generator purchase rate")
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds (median reported)")
     parser.add_argument("--cache", type=Path, help="folder keeping the generated frames (Parquet)")
+    parser.add_argument("--only", nargs="+", metavar="FUNCTION", help="time only these functions")
     add_smoke_flag(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # the same cases on a store of seconds
@@ -334,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header + f"{'ours peak MiB':>15}{'peak/orders':>13}{'duckdb py MiB':>15}")
     for name, contenders in cases.items():
+        if args.only and name not in args.only:
+            continue
         seconds = measure(contenders, args.repeat)
         t_ours, t_sql, t_pl = seconds["ours"], seconds["duckdb"], seconds.get("polars", np.nan)
         m_ours, m_sql = traced_peak(contenders["ours"]), traced_peak(contenders["duckdb"])
