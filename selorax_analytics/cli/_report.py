@@ -1,8 +1,9 @@
 """``selorax-analytics report`` and ``selorax-analytics notebooks``: the report's subcommands.
 
 ``report`` builds the HTML report of a store into a folder, or with ``--single-file`` into one
-HTML file (the folder or file is checked before any store is started or asked); ``notebooks`` re-executes the committed notebooks of a source checkout in
-place on a fresh demo store.
+HTML file (the folder or file is checked before any store is started or asked); ``notebooks``
+re-executes the committed notebooks of a source checkout (or only those named) in place on a
+fresh demo store.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def add_notebooks(commands: Any) -> None:
         "fresh demo store, so their outputs show the current numbers; review and commit them "
         "when the change is intended.",
     )
+    notebooks.add_argument(
+        "paths",
+        nargs="*",
+        type=_notebook_path,
+        metavar="NOTEBOOK",
+        help="only these notebooks (default: every notebooks/NN_topic.ipynb)",
+    )
     notebooks.add_argument("--no-progress", action="store_true", help="hide progress bars")
     notebooks.set_defaults(handler=_notebooks)
 
@@ -97,6 +105,16 @@ def file_size(size: int) -> str:
 def _notebooks(args: argparse.Namespace) -> int:
     from selorax_analytics.report.build import execute_notebooks
 
-    for path in execute_notebooks(progress=not args.no_progress):
+    for path in execute_notebooks(args.paths or None, progress=not args.no_progress):
         print(f"executed {path}")
     return 0
+
+
+def _notebook_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix != ".ipynb" or not path.is_file():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a notebook file; pass existing .ipynb files, e.g. "
+            "notebooks/02_rfm_segments.ipynb, or none for all of them"
+        )
+    return path

@@ -448,4 +448,28 @@ def test_the_notebooks_command_without_notebooks_is_one_line(tmp_path, monkeypat
 def test_the_notebooks_command_takes_none_of_the_report_s_options(capsys):
     assert main(["notebooks", "--out", "report"]) == 2
     err = capsys.readouterr().err
-    assert "unrecognized arguments: --out report" in err and len(err.splitlines()) == 1
+    # "report" is taken for a notebook path, and refused as one, before --out is named.
+    assert "'report' is not a notebook file" in err and len(err.splitlines()) == 1
+    assert main(["notebooks", "--as-of", "2026-07-01"]) == 2
+    err = capsys.readouterr().err
+    assert "'2026-07-01' is not a notebook file" in err and len(err.splitlines()) == 1
+
+
+def test_the_notebooks_command_re_executes_only_the_notebooks_named(tmp_path, capsys):
+    first = write_notebook(tmp_path, "01_a.ipynb", "import selorax_analytics as sa", "1 + 1")
+    second = write_notebook(tmp_path, "02_b.ipynb", "import selorax_analytics as sa", "2 + 2")
+    untouched = second.read_bytes()
+
+    assert main(["notebooks", "--no-progress", str(first)]) == 0
+    assert capsys.readouterr().out == f"executed {first}\n"
+    code = [c for c in nbformat.read(first, as_version=4).cells if c.cell_type == "code"]
+    assert code[-1].outputs[0]["data"]["text/plain"] == "2"
+    assert second.read_bytes() == untouched
+
+
+def test_the_notebooks_command_refuses_a_path_that_is_not_a_notebook_in_one_line(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    for bad in (str(tmp_path / "notes.txt"), str(tmp_path / "missing.ipynb")):
+        assert main(["notebooks", bad]) == 2
+        err = capsys.readouterr().err
+        assert "is not a notebook file" in err and len(err.splitlines()) == 1
