@@ -30,7 +30,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from selorax_analytics.api.client import DEFAULT_MAX_CONCURRENCY, Client
-from selorax_analytics.exceptions import SeloraxError
+from selorax_analytics.exceptions import CacheError, SeloraxError, ValidationError
 from selorax_analytics.fleet.config import Fleet, FleetStore, read_fleet
 from selorax_analytics.fleet.dataset import record_stores, write_store_frame
 from selorax_analytics.loading._pipeline import CacheOption, Refresh
@@ -49,7 +49,9 @@ class InFlightBudget:
 
     def __init__(self, limit: int) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"max_in_flight must be a whole number of at least 1, got {limit!r}.")
+            raise ValidationError(
+                f"max_in_flight must be a whole number of at least 1, got {limit!r}."
+            )
         self.limit = limit
         self._slots = threading.BoundedSemaphore(limit)
         self._lock = threading.Lock()
@@ -225,17 +227,23 @@ def load_fleet(
     limit = max_in_flight if max_in_flight is not None else fleet.max_in_flight
     budget = InFlightBudget(limit if limit is not None else DEFAULT_MAX_IN_FLIGHT)
     root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise CacheError(f"{str(root)!r} is a file; give a folder for the fleet dataset (out=).")
     began = time.monotonic()
     loader = _StoreLoader(root, budget, {"refresh": refresh, "cache": cache})
     outcomes: dict[str, StoreOutcome] = {}
     bar = tqdm(total=len(fleet), unit="store", desc="stores", disable=not progress)
     with bar, ThreadPoolExecutor(min(len(fleet), budget.limit), "selorax-fleet") as runner:
-        futures = {runner.submit(loader.load, store): store for store in fleet.stores}
-        for future in as_completed(futures):
-            outcome = future.result()
-            outcomes[outcome.name] = outcome
-            bar.update(1)
-            bar.set_postfix(rows=loader.rows, failed=sum(not o.ok for o in outcomes.values()))
+        futures = [runner.submit(loader.load, store) for store in fleet.stores]
+        try:
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.name] = outcome
+                bar.update(1)
+                bar.set_postfix(rows=loader.rows, failed=sum(not o.ok for o in outcomes.values()))
+        except BaseException:  # Ctrl-C or a defect: stores not yet started are not started
+            runner.shutdown(wait=False, cancel_futures=True)
+            raise
     ordered = tuple(outcomes[store.name] for store in fleet.stores)
     loaded_at = datetime.now(UTC).isoformat()
     record_stores(root, [_entry(o, fleet, loaded_at) for o in ordered if o.ok])
@@ -312,5 +320,8 @@ def _entry(outcome: StoreOutcome, fleet: Fleet, loaded_at: str) -> dict[str, Any
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    # the base URL of a fleet's store comes from the fleet file, not the environment
+    text = " ".join(str(exc).split()).replace(
+        "SELORAX_BASE_URL", "the store's base_url in the fleet file"
+    )
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -67,11 +67,24 @@ class PlatformMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
-        self.state.enter()  # requests in flight, for the peak tests read
+        # Requests in flight, for the peak tests read: a request leaves just before the last
+        # part of its answer is sent, so a client never sees an answer of a request still counted.
+        self.state.enter()
+        left = False
+
+        async def counted(message: Message) -> None:
+            nonlocal left
+            last = message["type"] == "http.response.body" and not message.get("more_body")
+            if last and not left:
+                left = True
+                self.state.leave()
+            await send(message)
+
         try:
-            await self._serve(scope, receive, send)
+            await self._serve(scope, receive, counted)
         finally:
-            self.state.leave()
+            if not left:
+                self.state.leave()
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

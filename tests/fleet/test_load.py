@@ -103,6 +103,7 @@ def test_a_stopped_server_fails_its_store_alone(fleet_sandbox, fleet_file, tmp_p
     result = sa.load_fleet(fleet, out=tmp_path / "data", progress=False)
     assert [o.name for o in result.failed] == [down.name]
     assert result.failed[0].error.startswith("ConnectionFailedError: ")
+    assert "the store's base_url in the fleet file" in result.failed[0].error
     assert [o.ok for o in result.outcomes] == [True, True, False, True]
     assert len(dataset_stores(tmp_path / "data")) == STORES - 1
 
@@ -184,3 +185,13 @@ def test_fleet_fetch_refuses_a_bad_fleet_file_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "store 'a': token_env" in err and "pasted99" not in err
     assert main(["fleet", "fetch", "--fleet", str(path), "--max-in-flight", "0"]) == 2
+
+
+def test_a_bad_budget_or_an_out_that_is_a_file_is_refused_before_loading(fleet_file, tmp_path):
+    with pytest.raises(sa.ValidationError, match=r"max_in_flight .* at least 1, got 0"):
+        sa.load_fleet(fleet_file, out=tmp_path / "data", max_in_flight=0, progress=False)
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    with pytest.raises(sa.CacheError, match="is a file; give a folder"):
+        sa.load_fleet(fleet_file, out=taken, progress=False)
+    assert taken.read_text() == "mine"

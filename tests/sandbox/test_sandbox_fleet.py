@@ -92,7 +92,7 @@ def test_the_peak_of_requests_in_flight_is_counted(fleet):
         fleet.faults = Faults()
     # four requests each held 0.2 s by the server, sent at once: all four in flight together
     assert fleet.peak_in_flight() == 4
-    fleet.reset_counts()
+    fleet.reset_counts()  # every answer is in: nothing in flight any more
     assert fleet.peak_in_flight() == 0
 
 
