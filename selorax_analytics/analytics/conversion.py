@@ -275,8 +275,9 @@ def _registered_since(records: pd.DataFrame, history: pd.DataFrame | None, day: 
     since = np.where(~guest & (local_days(created, aware) > day), _NEVER, since)
     if history is not None and len(history):
         flips = _history_conversions(history, day)
-        flip = pd.Index(flips.index).get_indexer(records["user_id"].array)
-        since = np.where(flip >= 0, flips.to_numpy()[flip], since)
+        if len(flips):  # a history of other changes only converts no one
+            flip = pd.Index(flips.index).get_indexer(records["user_id"].array)
+            since = np.where(flip >= 0, flips.to_numpy()[np.maximum(flip, 0)], since)
     return since
 
 

@@ -197,6 +197,14 @@ def test_empty_history_is_the_same_as_none(customers, orders, history):
     assert with_empty.groups.set_index("group")["customers"].tolist() == [2, 2, 1]
 
 
+def test_a_history_without_a_guest_flip_converts_no_one(customers, orders, history):
+    # Only the e-mail change and the 0 -> 1 flip: changes, but no guest became an account.
+    others = history[history["field"].eq("email") | history["old"].eq("0")]
+    with_others = guest_conversion(customers, orders, as_of=AS_OF, history=others)
+    without = guest_conversion(customers, orders, as_of=AS_OF)
+    pd.testing.assert_frame_equal(with_others.groups, without.groups)
+
+
 def planted_people() -> pd.DataFrame:
     """The demo store's people as the generator drew them (its first random draws)."""
     rng = np.random.default_rng(generator.DEFAULT_SEED)
