@@ -8,6 +8,14 @@ from typing import TYPE_CHECKING, Any
 from selorax_analytics.analytics.campaigns.report import CampaignReport
 from selorax_analytics.exceptions import DataError
 from selorax_analytics.presentation import numbers
+from selorax_analytics.presentation._axes import (
+    legend_outside,
+    percent_axis,
+    taka_axis,
+    taka_sign,
+    taka_unit,
+)
+from selorax_analytics.presentation._campaign_tables import interval, signed
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -17,10 +25,9 @@ __all__ = ["plot_campaign"]
 #: Bar colours: the targeted people, the held-out people.
 GROUP_COLOURS = {"target": "#1f77b4", "holdout": "#bbbbbb"}
 GROUP_LABELS = {"target": "targeted", "holdout": "held out"}
-_PANELS = (
-    ("conversion", "conversion (share who bought)", numbers.percent),
-    ("revenue_per_person", "revenue per person (taka)", numbers.count),
-)
+#: Room above the highest whisker, as a share of it, for the value labels (under the title).
+HEADROOM = 0.3
+_PANELS = ("conversion", "revenue_per_person")
 
 
 def plot_campaign(
@@ -29,8 +36,9 @@ def plot_campaign(
     """Conversion and revenue per person of the targeted and held-out people, side by side.
 
     Each bar carries its group's interval as a whisker (Wilson for conversion, bootstrap for
-    revenue per person, at the report's confidence); the title of each panel gives the
-    difference and its interval.
+    revenue per person, at the report's confidence) and its value above the whisker, inside
+    the axes and clear of the title; the title of each panel gives the difference and its
+    interval; the legend sits outside, right of the panels.
 
     Parameters
     ----------
@@ -57,50 +65,53 @@ def plot_campaign(
 
         _, pair = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
         axes = (pair[0], pair[1])
-    for ax, (metric, label, fmt) in zip(axes, _PANELS, strict=True):
-        _panel(ax, report, metric, label, fmt)
-    handles, labels = axes[1].get_legend_handles_labels()
-    axes[1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    for ax, metric in zip(axes, _PANELS, strict=True):
+        _panel(ax, report, metric)
+    legend_outside(axes[1])
     return axes
 
 
-def _panel(
-    ax: Axes, report: CampaignReport, metric: str, label: str, fmt: Callable[[Any], str]
-) -> None:
-    from matplotlib.ticker import FuncFormatter
+def _texts(metric: str) -> tuple[str, Callable[[Any], str], Callable[[Any], str]]:
+    """Axis label, the value labels' text, and the difference's text in the title."""
+    sign = taka_sign()
+    if metric == "conversion":
+        points = signed(lambda v: numbers.number(float(v) * 100, 1))
+        return "conversion: share who bought (%)", numbers.percent, points
+    return (
+        f"revenue per person in taka {taka_unit()}",
+        lambda v: numbers.taka(v).replace(numbers.TAKA, sign),
+        lambda v: signed(numbers.taka)(v).replace(numbers.TAKA, sign),
+    )
 
+
+def _panel(ax: Axes, report: CampaignReport, metric: str) -> None:
+    label, value_text, difference_text = _texts(metric)
     groups = report.groups
+    tops = []
     for x, group in enumerate(("target", "holdout")):
         value = float(groups[metric].to_dict()[group])
         low = float(groups[f"{metric}_low"].to_dict()[group])
         high = float(groups[f"{metric}_high"].to_dict()[group])
         ax.bar(x, value, color=GROUP_COLOURS[group], label=GROUP_LABELS[group], width=0.6)
         ax.errorbar(x, value, yerr=[[value - low], [high - value]], color="black", capsize=6)
-        ax.annotate(fmt(value), (x, high), textcoords="offset points", xytext=(0, 7),
-                    ha="center")  # fmt: skip
+        ax.annotate(value_text(value), (x, high), textcoords="offset points", xytext=(0, 4),
+                    ha="center", va="bottom")  # fmt: skip
+        tops.append(high if high == high else value)  # a missing interval: the bar's top
     ax.set_xticks([0, 1], [GROUP_LABELS[g] for g in ("target", "holdout")])
     ax.set_ylabel(label)
-    ticks = (lambda v: numbers.percent(v, 0)) if metric == "conversion" else fmt
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: ticks(v)))
-    ax.set_ylim(bottom=0)
-    ax.margins(y=0.15)
-    effect = {k: float(v) for k, v in report.effects.loc[metric, list(_ENDS)].to_dict().items()}
     if metric == "conversion":
-        say = [_signed(effect[k] * 100, lambda v: numbers.number(v, 1)) for k in _ENDS]
-        unit = "points"
+        percent_axis(ax.yaxis)
     else:
-        say = [_signed(effect[k], numbers.count) for k in _ENDS]
-        unit = "taka"
+        taka_axis(ax.yaxis)
+    top = max([t for t in tops if t == t] or [0.0])
+    ax.set_ylim(0, top * (1 + HEADROOM) if top > 0 else 1)
+    effect = report.effects.loc[metric]
+    unit = " points" if metric == "conversion" else ""
+    ends = interval(effect["low"], effect["high"], difference_text, unit)
+    if metric != "conversion":
+        ends = interval(effect["low"], effect["high"], value_text)
     ax.set_title(
-        f"difference {say[0]} {unit}\n({report.confidence:.0%} interval {say[1]} to {say[2]})",
+        f"difference {difference_text(effect['difference'])}{unit}\n"
+        f"({report.confidence:.0%} interval {ends or 'not known'})",
         fontsize=10,
     )
-
-
-_ENDS = ("difference", "low", "high")
-
-
-def _signed(value: float, fmt: Callable[[float], str]) -> str:
-    """``+1.5`` or ``-1.5`` through ``fmt``; blank when missing."""
-    text = fmt(abs(value))
-    return text if not text or value == 0 else ("+" if value > 0 else "-") + text

@@ -49,6 +49,7 @@ from pandas.io.formats.style_render import CSSDict
 
 from selorax_analytics._files import write_file
 from selorax_analytics.exceptions import DataError
+from selorax_analytics.presentation import _campaign_tables
 from selorax_analytics.presentation import _table_rules as rules
 
 #: Environment variable naming the folder where wide frames are written in full.
@@ -133,6 +134,7 @@ def style(
             f"`sa.style` shows a DataFrame or a Series, got {type(frame).__name__}; "
             "pass a result frame such as `sa.segment_summary(rfm)`."
         )
+    frame = _campaign_tables.readable(frame)  # a campaign report's groups, effects
     if key_columns is not None:
         _check_columns(frame, key_columns, "key_columns")
     if name is not None:
@@ -184,6 +186,7 @@ def text_table(
     """
     if frame.empty:
         return "(no rows)"
+    frame = _campaign_tables.readable(frame)
     layout = _layout(frame, list(frame.columns), {"money": money, "share": shares, "count": counts})
     shown = layout.shown
     cells = {
@@ -213,6 +216,8 @@ def _layout(
     formatters = {c: rules.FORMATTERS[kinds[c]] for c in shown.columns}
     layout = _Layout(shown, formatters, _index_formatter(frame.index), rules.partial_cells(shown))
     layout.numeric = [c for c in shown.columns if kinds[c] in _NUMERIC_KINDS]
+    layout.numeric += [c for c in frame.attrs.get("align_right", ()) if c in shown.columns]
+    layout.notes += [(note, html.escape(note)) for note in frame.attrs.get("notes", ())]
     if rules.is_cohort_table(frame):
         layout.notes.extend(_cohort_notes(frame, shown, layout.partial))
     return layout

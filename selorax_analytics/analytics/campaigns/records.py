@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,11 @@ class Campaign:
     keys
         What links later records to a person: ``identity_id``, ``kind`` (``"user_id"``,
         ``"phone"`` or ``"email"``) and ``value`` (text).
+    record
+        The record's file, when read by :func:`read_campaign`.
+
+    ``str(campaign)`` (and its display in a notebook) is one line: ``"Hibernating by sms: 793
+    people targeted, 794 held out (50%), seed 7, record x.sms.csv.campaign.json"``.
     """
 
     campaign_id: str
@@ -54,6 +59,30 @@ class Campaign:
     seed: int
     people: pd.DataFrame = field(repr=False)
     keys: pd.DataFrame = field(repr=False)
+    record: Path | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        """One line for a person: who was targeted, who held out, the seed and the record."""
+        groups = self.people["group"]
+        targeted, held = int((groups == "target").sum()), int((groups == "holdout").sum())
+        everyone = targeted + held
+        share = f" ({held / everyone:.0%})" if everyone else ""
+        record = f", record {self.record.name}" if self.record is not None else ""
+        return (
+            f"{self.segment} by {self.format}: {targeted:,} people targeted, {held:,} held "
+            f"out{share}, seed {self.seed}{record}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<p>{escape(self.summary())}</p>"
 
 
 def read_campaign(path: str | os.PathLike[str]) -> Campaign:
@@ -90,7 +119,7 @@ def read_campaign(path: str | os.PathLike[str]) -> Campaign:
             f"{str(source)!r} is not a readable campaign record ({exc}). Pass the "
             "<file>.campaign.json an export with holdout= wrote."
         ) from None
-    return campaign_from_record(record, repr(str(source)))
+    return replace(campaign_from_record(record, repr(str(source))), record=source)
 
 
 def campaign_from_record(record: Any, source: str = "the record") -> Campaign:

@@ -25,6 +25,8 @@ from selorax_analytics.exceptions import DataError
 
 #: The relative lift in conversion the power calculation sizes groups for.
 DEFAULT_DETECTABLE_LIFT = 0.2
+#: The power the calculation sizes groups for (:func:`statistics.people_needed`'s default).
+POWER = 0.8
 METRICS = ("conversion", "orders_per_person", "revenue_per_person", "incremental_revenue")
 
 
@@ -49,6 +51,10 @@ class CampaignReport:
         One sentence: an effect detected, no effect detected, or groups too small to tell.
     people_needed
         People per group to detect ``detectable_lift`` in conversion at 80 % power.
+
+    For a person: ``verdict``, :attr:`sample_size` and :attr:`methods` are sentences;
+    :meth:`summary` (``str(report)``, and its display in a notebook) joins them;
+    ``sa.style(report.groups)`` and ``sa.style(report.effects)`` show the tables.
     """
 
     campaign: Campaign = field(repr=False)
@@ -60,6 +66,56 @@ class CampaignReport:
     effects: pd.DataFrame = field(repr=False)
     people_needed: int
     verdict: str
+
+    def _sizes(self) -> tuple[int, int]:
+        people = self.groups["people"].to_dict()
+        return int(people["target"]), int(people["holdout"])
+
+    @property
+    def sample_size(self) -> str:
+        """The power calculation as a sentence: people needed per group, people this test had."""
+        targeted, held = self._sizes()
+        had = f"this test had {targeted:,} targeted and {held:,} held out"
+        if self.people_needed == 0:
+            return (
+                f"Nobody bought in either group, so the people a test needs cannot be sized; {had}."
+            )
+        return (
+            f"To detect a {self.detectable_lift:.0%} relative lift in conversion at "
+            f"{POWER:.0%} power and {self.confidence:.0%} confidence, each group needs about "
+            f"{self.people_needed:,} people; {had}."
+        )
+
+    @property
+    def methods(self) -> str:
+        """How the intervals and p-values were computed, as one footnote sentence."""
+        targeted, _ = self._sizes()
+        return (
+            "Methods: conversion by the Newcombe hybrid score interval and a pooled "
+            "two-proportion z-test (each group's own: Wilson); orders and revenue per person by "
+            f"a percentile bootstrap of {st.BOOTSTRAP_RESAMPLES:,} resamples and Welch's t-test; "
+            "incremental revenue is the revenue-per-person difference times the "
+            f"{targeted:,} targeted people."
+        )
+
+    def summary(self) -> str:
+        """The verdict, the power calculation and the methods, one sentence a line."""
+        return "\n".join([self.verdict, self.sample_size, self.methods])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        targeted, held = self._sizes()
+        return (
+            f"<CampaignReport {self.campaign.segment} by {self.campaign.format}: "
+            f"{targeted:,} targeted, {held:,} held out. {self.verdict}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return "".join(f"<p>{escape(line)}</p>" for line in self.summary().splitlines())
 
 
 def _check_options(window_days: object, confidence: object, lift: object) -> None:
@@ -288,9 +344,12 @@ def campaign_report(
     effects = pd.DataFrame([conversion, orders_row, revenue_row, incremental], index=list(METRICS))
     effects = effects.astype({c: "float64" for c in effects.columns if c != "method"})
     effects["method"] = effects["method"].astype("str")
+    groups.attrs["confidence"] = effects.attrs["confidence"] = confidence  # for sa.style
     base = next((float(p) for p in groups["conversion"][::-1] if p > 0), None)
     needed = (
-        None if base is None else st.people_needed(base, detectable_lift, confidence=confidence)
+        None
+        if base is None
+        else st.people_needed(base, detectable_lift, confidence=confidence, power=POWER)
     )
     verdict = _verdict(groups, conversion, needed, confidence, detectable_lift)
     return CampaignReport(
