@@ -18,6 +18,7 @@ import tracemalloc
 
 import numpy as np
 import pandas as pd
+from _common import add_smoke_flag, emit, machine_line
 from scipy.special import betaln, gammaln
 
 from selorax_analytics.analytics.clv import _math as _clv_math
@@ -26,6 +27,8 @@ from selorax_analytics.analytics.clv.value import fit_bgnbd, fit_gamma_gamma
 BGNBD = np.array([0.243, 4.414, 0.793, 2.426])
 GAMMA_GAMMA = np.array([6.25, 3.74, 15.44])
 WEEKS_PER_MONTH = 365.25 / 12 / 7
+#: ``--smoke``: customers synthesized.
+SMOKE_CUSTOMERS = 5_000
 
 
 def synthesize(customers: int, seed: int) -> pd.DataFrame:
@@ -56,10 +59,13 @@ def plain_loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarr
     return float(np.sum(head + np.logaddexp(alive, dead)))
 
 
-def timed(label: str, fn, *args, **kwargs):
+def timed(name: str, label: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, its seconds printed under ``label`` and as line ``name``."""
     start = time.perf_counter()
     out = fn(*args, **kwargs)
-    print(f"{label:<44} {time.perf_counter() - start:8.2f} s")
+    seconds = time.perf_counter() - start
+    print(f"{label:<44} {seconds:8.2f} s")
+    emit(name, seconds, "s")
     return out
 
 
@@ -81,32 +87,53 @@ def compare_evaluations(summary: pd.DataFrame) -> None:
         f"{'one likelihood + gradient (grouped, analytic)':<44} {ours:8.3f} s; plain with "
         f"finite differences {plain:.3f} s; ratio {plain / ours:.1f}x"
     )
+    emit(
+        "loglik_and_gradient", ours, "s", baseline="plain_finite_differences", baseline_value=plain
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20240101)
+    add_smoke_flag(parser)
     args = parser.parse_args(argv)
+    if args.smoke:  # every stage on a sample of seconds
+        args.customers = SMOKE_CUSTOMERS
+    print(machine_line())
 
     tracemalloc.start()
     total = time.perf_counter()
     summary = timed(
-        f"synthesize {args.customers:,} summaries", synthesize, args.customers, args.seed
+        "synthesize",
+        f"synthesize {args.customers:,} summaries",
+        synthesize,
+        args.customers,
+        args.seed,
     )
     print(f"  customers with repeat purchases: {int((summary['frequency'] > 0).sum()):,}")
     compare_evaluations(summary)
     fit_start = time.perf_counter()
-    purchases = timed("fit BG/NBD", fit_bgnbd, summary)
-    spend = timed("fit Gamma-Gamma", fit_gamma_gamma, summary)
+    purchases = timed("fit_bgnbd", "fit BG/NBD", fit_bgnbd, summary)
+    spend = timed("fit_gamma_gamma", "fit Gamma-Gamma", fit_gamma_gamma, summary)
     fit_seconds = time.perf_counter() - fit_start
     score_start = time.perf_counter()
-    alive = timed("score P(alive)", purchases.probability_alive, summary)
+    alive = timed("score_p_alive", "score P(alive)", purchases.probability_alive, summary)
     expected = timed(
-        "score expected purchases in 52 weeks", purchases.expected_purchases, summary, 52
+        "score_expected_purchases",
+        "score expected purchases in 52 weeks",
+        purchases.expected_purchases,
+        summary,
+        52,
     )
-    value = timed("score expected value per purchase", spend.expected_average_value, summary)
+    value = timed(
+        "score_expected_value",
+        "score expected value per purchase",
+        spend.expected_average_value,
+        summary,
+    )
     discounted = timed(
+        "score_discounted_purchases",
         "score discounted purchases (12 months)",
         _clv_math.discounted_purchases,
         purchases.array(),
@@ -129,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'score every customer':<44} {score_seconds:8.2f} s")
     print(f"{'total':<44} {time.perf_counter() - total:8.2f} s")
     print(f"{'peak traced memory':<44} {peak / 2**20:8.0f} MiB")
+    emit("clv_fit", fit_seconds, "s", customers=args.customers)
+    emit("clv_score", score_seconds, "s", customers=args.customers)
+    emit("clv_peak_traced", peak / 2**20, "MiB", customers=args.customers)
     print(f"BG/NBD  true {BGNBD.tolist()}")
     print(
         f"        fit  {[round(v, 3) for v in purchases.params.values()]} "

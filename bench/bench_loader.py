@@ -193,7 +193,11 @@ class SandboxProcess:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave a server behind
+            self.process.kill()
+            self.process.wait()
 
 
 def full_load(
@@ -403,8 +407,9 @@ def big_store(customers: int, rate_scale: float) -> tuple[pd.DataFrame, pd.DataF
     made_s = time.perf_counter() - began
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in (("customers", c), ("orders", o)):
-        frame.to_parquet(folder / f"{name}.parquet.part")
-        (folder / f"{name}.parquet.part").replace(folder / f"{name}.parquet")
+        part = folder / f"{name}.parquet.{os.getpid()}"  # two runs at once never share one
+        frame.to_parquet(part)
+        part.replace(folder / f"{name}.parquet")
     (folder / "done").touch()
     return c, o, made_s
 

@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from _common import add_smoke_flag, emit
 
 from selorax_analytics.sandbox import DEMO_TOKEN
 
@@ -41,6 +42,9 @@ API = "/api/apps/v1"
 #: The sandbox before the concurrent-read work (one connection behind a lock).
 DEFAULT_BASELINE = "3ed0208"
 CONCURRENCY = 16
+#: Latencies measured (seconds), and how many times each page is fetched alone.
+LATENCIES = (0.0, 0.05)
+ALONE_ROUNDS = 2
 PAGES = [("/customers", {"include_guests": "true"}, 21), ("/orders", {}, 29)]
 
 
@@ -58,7 +62,8 @@ class ServerProcess:
     """``python -m selorax_analytics.cli._main sandbox`` with the package found first in ``root``."""
 
     def __init__(self, root: Path, latency: float) -> None:
-        command = [sys.executable, "-m", "selorax_analytics.cli._main", "sandbox", "--port", "0"]
+        # ``-m selorax_analytics.cli`` runs the command line both as cli.py and as cli/
+        command = [sys.executable, "-m", "selorax_analytics.cli", "sandbox", "--port", "0"]
         command += ["--latency", str(latency * 1000)]
         path = [str(root), *filter(None, [os.environ.get("PYTHONPATH")])]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
@@ -76,7 +81,11 @@ class ServerProcess:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave a server behind
+            self.process.kill()
+            self.process.wait()
 
 
 def fetch(http: httpx.Client, request: tuple[str, dict[str, str]]) -> bytes:
@@ -116,7 +125,7 @@ class Walker:
     def alone(self) -> float:
         """The median time of one page fetched with nothing else running."""
         times = []
-        for request in self.requests * 2:
+        for request in self.requests * ALONE_ROUNDS:
             began = time.perf_counter()
             fetch(self.http, request)
             times.append(time.perf_counter() - began)
@@ -178,7 +187,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref of the baseline")
     parser.add_argument("--repeats", type=int, default=20, help="walks per configuration")
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:  # one walk each, 5 ms of latency; the baseline is HEAD (no fetch needed)
+        global LATENCIES, ALONE_ROUNDS
+        args.repeats, args.baseline, LATENCIES, ALONE_ROUNDS = 1, "HEAD", (0.0, 0.005), 1
     n = len(page_requests())
     print(
         f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {n} pages of 250, "
@@ -186,7 +199,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         roots = {"baseline": extract(args.baseline, Path(tmp)), "new": ROOT}
-        for latency in (0.0, 0.05):
+        for latency in LATENCIES:
             got = measure(roots, latency, args.repeats)
             same = all(got["baseline", k]["digest"] == got["new", k]["digest"] for k in (250, 1))
             print(
@@ -206,6 +219,9 @@ def main() -> None:
             for label, limit, key in rows:
                 b, w = got["baseline", limit][key] * 1000, got["new", limit][key] * 1000
                 print(f"  {label:40}{b:10.2f}{w:10.2f}{b / w:7.2f}x")
+                name = f"sandbox_{key}_limit{limit}_latency{latency * 1000:.0f}ms"
+                emit(name, w, "ms", baseline=f"sandbox at {args.baseline}", baseline_value=b)
+            emit(f"sandbox_bodies_identical_latency{latency * 1000:.0f}ms", int(same), "bool")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
+from _common import add_smoke_flag, emit, machine_line
 
 from selorax_analytics.loading._typing import KINDS, fast_frame, general_frame, to_frame
 from selorax_analytics.sandbox import DEMO_TOKEN, Sandbox
@@ -81,10 +82,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--scale", type=int, default=100)
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:  # both sizes and every form, one run each
+        args.repeat, args.scale = 1, 2
+    print(machine_line())
     records = fetch_records()
     print(f"{'input':<44}{'general ms':>12}{'to_frame ms':>12}{'ratio':>8}")
-    for label, times, repeat in (("demo store", 1, args.repeat), (f"x{args.scale}", args.scale, 3)):
+    runs = ((1, args.repeat), (args.scale, 1 if args.smoke else 3))
+    for times, repeat in runs:
+        label = "demo store" if times == 1 else f"x{times}"
         for kind, sent in records.items():
             rows = scaled(sent, kind, times) if times > 1 else sent
             forms = {
@@ -102,6 +109,10 @@ def main() -> None:
                 after = cpu_ms(lambda r=data, k=kind: to_frame(r, k), repeat)
                 name = f"{kind} {label} ({len(data):,}), {form}"
                 print(f"{name:<44}{before:>12.1f}{after:>12.1f}{before / after:>7.1f}x", flush=True)
+                key = f"to_frame_{kind}_x{times}_{form.replace(' ', '_')}"
+                emit(
+                    key, after, "ms", baseline="general_path", baseline_value=before, rows=len(data)
+                )
                 del data
             del rows, forms
 
