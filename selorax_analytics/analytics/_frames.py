@@ -95,7 +95,10 @@ class Purchases:
     """Valid orders up to ``as_of``, one entry per order, as plain arrays.
 
     ``code`` numbers the customers ``0..len(customers)-1`` (``customers[code]`` is the id);
-    ``customers`` is sorted, so results per code come out in customer order.
+    ``customers`` is sorted, so results per code come out in customer order. Made with
+    ``compact=False``, the arrays keep every row of the orders frame and the rows left out
+    have the code ``len(customers)``: per-code sums over ``len(customers) + 1`` codes, with
+    the last one dropped, then skip copying the kept rows out of the frame.
     """
 
     customers: pd.Index
@@ -136,10 +139,12 @@ def purchases(
     datetime: str = "created_at",
     monetary: str | None = "grand_total",
     status: str | None = "order_status",
+    compact: bool = True,
 ) -> tuple[Purchases, int]:
     """Reduce ``orders`` to the valid purchases on or before the ``as_of`` day.
 
-    Returns the purchases and the ``as_of`` day number. Orders without a customer are left out.
+    Returns the purchases and the ``as_of`` day number. Orders without a customer are left out
+    (``compact=False``: kept, with the code ``n_customers``; see :class:`Purchases`).
     Raises :class:`DataError` when valid orders exist but all of them come after ``as_of``.
     """
     needed = [customer, datetime, *(c for c in (monetary, status) if c is not None)]
@@ -158,20 +163,23 @@ def purchases(
             f"`as_of` {day_to_date(day_of).date()} is before every valid order (the first is on "
             f"{first}); pass a later `as_of`."
         )
-    amount = np.zeros(int(in_window.sum()))
+    amount = np.zeros(len(orders))
     if monetary is not None:
-        amount = pd.to_numeric(orders[monetary]).to_numpy(dtype="float64")[in_window]
-        if np.isnan(amount).any():
+        amount = pd.to_numeric(orders[monetary]).to_numpy(dtype="float64")
+        if (np.isnan(amount) & in_window).any():
             raise DataError(
                 f"Column `{monetary}` has missing amounts in valid orders; fill or drop them first."
             )
+    if not compact:
+        code, customers = row_codes(orders[customer], in_window)
+        return Purchases(customers.rename(customer), code, days, micros, amount, aware), day_of
     code, customers = customer_codes(orders[customer], in_window)
     bought = Purchases(
         customers=customers.rename(customer),
         code=code,
         day=days[in_window],
         micros=micros[in_window],
-        amount=amount,
+        amount=amount[in_window],
         aware=aware,
     )
     return bought, day_of
@@ -198,6 +206,31 @@ def customer_codes(ids: pd.Series, keep: np.ndarray) -> tuple[np.ndarray, pd.Ind
             return number[offset], pd.Index(uniques).astype(ids.dtype)
     code, uniques = pd.factorize(ids.array[keep], sort=True)
     return code.astype("int64"), pd.Index(uniques)
+
+
+def row_codes(ids: pd.Series, keep: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Like :func:`customer_codes`, but a code for every row; rows left out get ``n_customers``.
+
+    Spares copying the kept rows out of the frame (see :class:`Purchases`).
+    """
+    if ids.dtype.kind == "i" and keep.any():
+        values = ids.to_numpy(dtype="int64", na_value=0)
+        low, high = int(ids.min()), int(ids.max())
+        low = 0 if low >= 0 else low
+        if high - low < 4 * int(keep.sum()) + 1024:
+            spare = high - low + 1  # the table's last slot takes the rows left out
+            offset = np.where(keep, values - low if low else values, spare)
+            seen = np.zeros(spare + 1, dtype=bool)
+            seen[offset] = True
+            seen[spare] = False
+            number = np.cumsum(seen, dtype=np.int64) - 1
+            uniques = np.flatnonzero(seen) + low
+            number[spare] = len(uniques)
+            return number[offset], pd.Index(uniques).astype(ids.dtype)
+    code, customers = customer_codes(ids, keep)
+    every = np.full(len(ids), len(customers), dtype=np.int64)
+    every[keep] = code
+    return every, customers
 
 
 def stamps(micros: np.ndarray, aware: bool) -> pd.DatetimeIndex:

@@ -253,7 +253,7 @@ def rfm_segments(
     """
     grid = segment_grid(segment_map)
     frequency_scores(np.ones(0, dtype="int64"), frequency_bins)  # check before the work
-    bought, day = purchases(orders, as_of=as_of, valid_statuses=valid_statuses)
+    bought, day = purchases(orders, as_of=as_of, valid_statuses=valid_statuses, compact=False)
     if bought.n_customers == 0:
         return _empty_rfm("user_id")
     metrics = _raw_metrics(bought, day)
@@ -293,11 +293,12 @@ def _score_labels(cell: np.ndarray) -> pd.api.extensions.ExtensionArray:
 
 
 def _raw_metrics(bought: Purchases, day: int) -> dict[str, Any]:
+    """Per-customer metrics of purchases made with ``compact=False`` (left-out rows dropped)."""
     n, code = bought.n_customers, bought.code
-    frequency = np.bincount(code, minlength=n)
-    monetary = np.round(np.bincount(code, weights=bought.amount, minlength=n), 2)
-    first = group_min(code, bought.micros, n)
-    last = group_max(code, bought.micros, n)
+    frequency = np.bincount(code, minlength=n + 1)[:n]
+    monetary = np.round(np.bincount(code, weights=bought.amount, minlength=n + 1)[:n], 2)
+    first = group_min(code, bought.micros, n + 1)[:n]
+    last = group_max(code, bought.micros, n + 1)[:n]
     # The local day never goes back as time goes on, so the last order's day is the last day.
     last_day = local_days(last, bought.aware)
     return {
