@@ -14,6 +14,10 @@ written with :mod:`selorax_analytics.presentation.numbers`:
 - cohort tables (:func:`~selorax_analytics.cohort_table`): cells after ``as_of`` (censored)
   blank, the running period that holds ``as_of`` marked ``*`` (and shaded), both said in the
   caption.
+- a campaign report's ``groups`` and ``effects`` (:func:`~selorax_analytics.campaign_report`):
+  each interval beside its value in one column (``+8.7 points (+5.2 to +12.2 points)``,
+  ``৳ 191 to ৳ 637``), p-values as ``< 0.001``, the methods in the caption
+  (:mod:`selorax_analytics.presentation._campaign_tables`).
 
 Any frame can name its columns' kinds: ``sa.style(frame, money=["spend"], shares=["ctr"])``.
 

@@ -46,3 +46,24 @@ def test_units_legend_and_given_axes(report):
 def test_refuses_what_is_not_a_report():
     with pytest.raises(sa.DataError, match="campaign_report"):
         sa.plot_campaign(pd.DataFrame())
+
+
+def test_value_labels_sit_inside_the_axes_clear_of_the_title(report):
+    # The demo store's shape: the targeted bar's whisker is the tallest thing in each panel.
+    fig, pair = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    sa.plot_campaign(report, axes=(pair[0], pair[1]))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax, expected in zip(pair, (["15.0%", "7.5%"], ["150", "75"]), strict=True):
+        labels = [t for t in ax.texts if t.get_text()]
+        assert [t.get_text()[-len(e) :] for t, e in zip(labels, expected, strict=True)] == expected
+        box, title = ax.get_window_extent(renderer), ax.title.get_window_extent(renderer)
+        for label in labels:
+            extent = label.get_window_extent(renderer)
+            assert box.y0 <= extent.y0 and extent.y1 <= box.y1  # inside the axes
+            assert box.x0 <= extent.x0 and extent.x1 <= box.x1
+            assert not extent.overlaps(title) and extent.y1 < title.y0
+    legend = pair[1].get_legend().get_window_extent(renderer)
+    assert legend.x0 >= pair[1].get_window_extent(renderer).x1  # outside, right of the data
+    assert "৳" in pair[1].get_ylabel() or "Tk" in pair[1].get_ylabel()
+    plt.close(fig)

@@ -328,3 +328,65 @@ def test_numbers_align_right_and_text_left():
     right = set(re.findall(r"td\.col(\d+) \{\s*text-align: right", html))
     # segment (col0) is text; customers ... mean_monetary (col1-col7) are numbers
     assert right == {str(i) for i in range(1, 8)}
+
+
+# --- a campaign report's frames ----------------------------------------------------------------
+
+
+def test_campaign_effects_put_each_interval_beside_its_value():
+    from tests.analytics.test_campaigns_display import hand_effects
+
+    effects = hand_effects()
+    before = effects.copy()
+    styler = style(effects)
+    # Written by hand: 0.087143 -> +8.7 points, 0.052371 .. 0.121921 -> +5.2 to +12.2 points;
+    # relative 0.833635 (0.429832 .. 1.351476) -> +83% (+43% to +135%); p 1e-6 -> < 0.001.
+    assert cells(styler)[:5] == [
+        "19.2%", "10.5%", "+8.7 points (+5.2 to +12.2 points)", "+83% (+43% to +135%)", "< 0.001",
+    ]  # fmt: skip
+    assert cells(styler)[5:10] == [
+        "0.21", "0.11", "+0.10 (+0.06 to +0.14)", "+84% (+44% to +142%)", "0.012",
+    ]  # fmt: skip
+    assert cells(styler)[10:13] == ["৳ 811.25", "৳ 390.63", "+৳ 421 (৳ 191 to ৳ 637)"]
+    assert cells(styler)[15:18] == ["৳ 643,320", "৳ 309,767", "+৳ 333,553 (৳ 151,838 to ৳ 505,210)"]
+    html = styler.to_html()
+    assert ">incremental revenue<" in html and "difference (95% interval)" in html
+    assert "Newcombe" not in "".join(cells(styler))  # the methods are a note, not a column
+    assert "Methods. Conversion: Newcombe hybrid score interval" in caption(styler)
+    assert "Orders per person, revenue per person: percentile bootstrap" in caption(styler)
+    pd.testing.assert_frame_equal(effects, before)  # the report's frame stays numeric
+
+
+def test_campaign_effects_negative_and_missing():
+    from tests.analytics.test_campaigns_display import hand_effects
+
+    effects = hand_effects().loc[["conversion", "revenue_per_person"]]
+    effects.loc["conversion", ["difference", "low", "high"]] = [-0.015, -0.04, 0.01]
+    effects.loc["revenue_per_person", ["low", "relative", "relative_low", "p_value"]] = [
+        -50.0, math.nan, math.nan, 0.43,
+    ]  # fmt: skip
+    rows = text_table(effects).splitlines()
+    assert "-1.5 points (-4.0 to +1.0 points)" in rows[1]
+    revenue = rows[2]
+    assert "+৳ 421 (-৳ 50 to ৳ 637)" in revenue and revenue.endswith("0.430")
+    assert "%" not in revenue.split("৳ 637)")[1]  # no relative lift without the held-out base
+
+
+def test_campaign_groups_show_people_buyers_and_each_interval():
+    from tests.analytics.test_campaigns_display import hand_groups
+
+    styler = style(hand_groups())
+    # 152 / 793 = 19.2%, Wilson 0.165793 .. 0.220534 -> 16.6% to 22.1%; 811.248 per person,
+    # bootstrap 640.6 .. 990.9 -> ৳ 641 to ৳ 991.
+    assert cells(styler)[:6] == [
+        "793",
+        "152",
+        "19.2%",
+        "16.6% to 22.1%",
+        "৳ 811.25",
+        "৳ 641 to ৳ 991",
+    ]
+    html = styler.to_html()
+    assert ">targeted<" in html and ">held out<" in html
+    assert "Wilson for conversion" in caption(styler)
+    assert "0.191677" not in html and "columns shown" not in caption(styler)  # all fit
