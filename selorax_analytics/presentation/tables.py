@@ -150,15 +150,17 @@ def style(
         layout.notes.insert(0, (caption, html.escape(caption)))
     styler = Styler(layout.shown, uuid=_uuid(layout, name), cell_ids=False)
     formats: dict[Any, str | Callable[[object], str] | None] = dict(layout.formatters)
-    styler.format(formats)
+    # Text from the store (names, notes) is escaped: a page never runs what a customer typed.
+    styler.format(formats, escape="html")
     for row, column in layout.partial:
         cell = pd.IndexSlice[layout.shown.index[row : row + 1], [column]]
-        styler.format(_marked(layout.formatters[column]), subset=cell)
+        styler.format(_marked(layout.formatters[column]), subset=cell, escape="html")
         styler.map(lambda _: _PARTIAL_CSS, subset=cell)
     if layout.index_formatter is None:
         styler.hide(axis="index")
     else:
-        styler.format_index(layout.index_formatter, axis="index")
+        styler.format_index(layout.index_formatter, axis="index", escape="html")
+    styler.format_index(axis="columns", escape="html")
     if layout.notes:
         styler.set_caption(" ".join(note for _, note in layout.notes))
     return _table_css(styler, layout.numeric)

@@ -6,6 +6,7 @@ strings are written out by hand from the rules in presentation/numbers.py.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -23,8 +24,8 @@ _CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
 
 
 def cells(styler) -> list[str]:
-    """The body cells of a rendered Styler, row by row."""
-    return _CELL.findall(styler.to_html())
+    """The body cells of a rendered Styler, row by row, as a reader sees them (unescaped)."""
+    return [html.unescape(cell) for cell in _CELL.findall(styler.to_html())]
 
 
 def caption(styler) -> str:
@@ -390,3 +391,14 @@ def test_campaign_groups_show_people_buyers_and_each_interval():
     assert ">targeted<" in html and ">held out<" in html
     assert "Wilson for conversion" in caption(styler)
     assert "0.191677" not in html and "columns shown" not in caption(styler)  # all fit
+
+
+def test_text_from_the_store_is_escaped_in_html():
+    # A name a customer typed must show as text, never run as markup on a report page.
+    frame = pd.DataFrame(
+        {"<i>name</i>": ["<script>alert(1)</script>", "A & B"], "revenue": [1000.0, 2.0]},
+        index=pd.Index(["<b>x</b>", "y"], name="who"),
+    )
+    page = sa.style(frame).to_html()
+    assert "<script>" not in page and "<b>x" not in page and "<i>name" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "A &amp; B" in page
