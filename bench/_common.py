@@ -38,7 +38,7 @@ def _number(value: float | int | None) -> float | int | None:
     if value is None or isinstance(value, int):
         return value
     value = float(value)
-    return round(value, 6) if math.isfinite(value) else None
+    return float(f"{value:.7g}") if math.isfinite(value) else None  # 7 significant digits
 
 
 def bench_line(

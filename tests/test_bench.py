@@ -40,7 +40,7 @@ RUNS: dict[str, tuple[list[str], set[str]]] = {
     ),
     "loader_big_only": (
         ["bench_loader.py", "--big-only", "--smoke"],
-        {"cached_load", "cached_load_peak_rss"},
+        {"cached_load", "cached_load_cpu", "cached_load_peak_rss"},
     ),
     "sandbox": (
         ["bench_sandbox.py", "--smoke"],
