@@ -29,6 +29,16 @@ repeat buying              per person a purchase rate ``Gamma(RATE_SHAPE, RATE_S
 statuses                   older orders: ``FINAL_STATUS_WEIGHTS``; the last ``OPEN_WINDOW_DAYS``
                            days also pending, confirmed, processing and shipped
 payment                    ``PAYMENT_WEIGHTS`` (mostly cash on delivery)
+COD refusals               a settled cash-on-delivery order is refused (``returned``, a quarter
+                           ``failed``) with chance ``COD_REFUSAL_RATE``, times ``RISKY_AREAS``'
+                           lift in those areas, times ``FIRST_COD_LIFT`` on a person's first COD
+                           order; ``SERIAL_REFUSER_SHARE`` of people with at least
+                           ``SERIAL_MIN_COD_ORDERS`` settled COD orders refuse with chance
+                           ``SERIAL_REFUSAL_RATE``
+cancellations              ``CANCELLED_BEFORE_CONFIRMATION_SHARE`` of cancellations come within
+                           ``CONFIRMATION_HOURS`` of the order, the rest later (after confirmation)
+address spellings          ``ADDRESS_SPELLING_SHARE`` of addresses write city and area another way
+                           (case, spaces, Chittagong, Bangla; ``refusals.SPELLINGS``)
 money                      integer paisa underneath, so ``grand_total = sub_total + tax +
                            shipping - discount`` holds exactly; 1 to 6 line items an order
 =========================  =====================================================================
@@ -56,6 +66,14 @@ from selorax_analytics.sandbox.contacts import (
 )
 from selorax_analytics.sandbox.money import draw_money, order_columns_paisa
 from selorax_analytics.sandbox.names import CUSTOMER_COLUMNS
+from selorax_analytics.sandbox.refusals import (
+    cancel_delays,
+    person_areas,
+    refusal_chance,
+    refused_statuses,
+    respelled_addresses,
+    serial_refusers,
+)
 
 DEFAULT_SEED = 20240101
 DEFAULT_CUSTOMERS = 5_000
@@ -96,6 +114,20 @@ OPEN_STATUS_WEIGHTS = {
     "cancelled": 0.08,
 }
 PAYMENT_WEIGHTS = {"cod": 0.74, "bkash": 0.13, "nagad": 0.08, "card": 0.05}
+#: Chance a settled cash-on-delivery order is refused, for a repeat order in an ordinary area.
+COD_REFUSAL_RATE = 0.04
+#: Areas where parcels are refused more often, and how many times more.
+RISKY_AREAS = {"Mirpur": 3.5, "Tongi": 3.5, "Fatullah": 3.5}
+#: A person's first cash-on-delivery order is refused this many times more often.
+FIRST_COD_LIFT = 2.5
+SERIAL_MIN_COD_ORDERS = 3
+SERIAL_REFUSER_SHARE = 0.10
+SERIAL_REFUSAL_RATE = 0.7
+CONFIRMATION_HOURS = 1.0
+CANCELLED_BEFORE_CONFIRMATION_SHARE = 0.5
+ADDRESS_SPELLING_SHARE = 0.12
+#: The second seed, beside ``seed``, of the generator that plants refusals and spellings.
+REFUSAL_STREAM = 14
 
 
 @dataclass(frozen=True)
@@ -200,17 +232,51 @@ def generate_store(
     if customers < 1:
         raise ValueError(f"`customers` must be at least 1, got {customers!r}.")
     rng = np.random.default_rng(seed)
+    refusal_rng = np.random.default_rng([seed, REFUSAL_STREAM])
     people = _people(rng, customers)
+    areas = person_areas(people["address_json"].to_numpy())
+    people["address_json"] = respelled_addresses(
+        refusal_rng, people["address_json"].to_numpy(), ADDRESS_SPELLING_SHARE
+    )
     orders = _orders(rng, people, first_order_id, rate_scale)
     records, orders = _records(rng, people, orders, first_user_id, store_id)
-    orders = _lifecycle(rng, orders)
+    orders = _lifecycle(rng, orders, refusal_rng, areas)
     orders.insert(1, "store_id", store_id)
     item_frame, money = draw_money(rng, len(orders), first_order_id, items)
     orders = pd.concat([orders, money], axis=1)
     return Store(store_id, records, orders[order_columns_paisa()], item_frame)
 
 
-def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
+def _refusals(
+    rng: np.random.Generator,
+    orders: pd.DataFrame,
+    status: np.ndarray,
+    settled_cod: np.ndarray,
+    areas: np.ndarray,
+) -> np.ndarray:
+    """Settled COD orders' statuses redrawn with the planted refusal pattern."""
+    person = orders["person"].to_numpy()
+    chance = refusal_chance(
+        person,
+        settled_cod,
+        areas,
+        base=COD_REFUSAL_RATE,
+        area_lift=RISKY_AREAS,
+        first_lift=FIRST_COD_LIFT,
+    )
+    serial = serial_refusers(
+        rng, person, settled_cod, min_orders=SERIAL_MIN_COD_ORDERS, share=SERIAL_REFUSER_SHARE
+    )
+    chance = np.where(np.isin(person, serial), SERIAL_REFUSAL_RATE, chance)
+    return refused_statuses(rng, status, settled_cod, chance)
+
+
+def _lifecycle(
+    rng: np.random.Generator,
+    orders: pd.DataFrame,
+    refusal_rng: np.random.Generator,
+    areas: np.ndarray,
+) -> pd.DataFrame:
     """Status, payment and timestamps of each order, by its age at the end of the history."""
     n = len(orders)
     day = orders["day"].to_numpy()
@@ -221,6 +287,9 @@ def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
         _choice(rng, OPEN_STATUS_WEIGHTS, n),
     )
     payment = _choice(rng, PAYMENT_WEIGHTS, n)
+    status = _refusals(
+        refusal_rng, orders, status, (age > OPEN_WINDOW_DAYS) & (payment == "cod"), areas
+    )
     prepaid = payment != "cod"
     financial = np.select(
         [status == "returned", status == "delivered", prepaid & (status == "cancelled"), prepaid],
@@ -230,7 +299,17 @@ def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
     fulfilled = np.isin(status, ["delivered", "returned", "shipped", "failed"])
     settle = np.select(
         [status == "delivered", status == "returned", status == "cancelled", status == "failed"],
-        [rng.uniform(1, 5, n), rng.uniform(5, 14, n), rng.uniform(0, 1, n), rng.uniform(2, 6, n)],
+        [
+            rng.uniform(1, 5, n),
+            rng.uniform(5, 14, n),
+            cancel_delays(
+                refusal_rng,
+                rng.uniform(0, 1, n),
+                before_share=CANCELLED_BEFORE_CONFIRMATION_SHARE,
+                confirmation_hours=CONFIRMATION_HOURS,
+            ),
+            rng.uniform(2, 6, n),
+        ],
         rng.uniform(0, 2, n) * (status != "pending"),
     )
     notes = np.array([None, "Call before delivery", "Deliver after 5 pm", "Gift wrap"], object)
