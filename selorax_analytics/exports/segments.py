@@ -39,14 +39,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
 from selorax_analytics._files import refuse_existing, write_file
 from selorax_analytics._version import __version__
 from selorax_analytics.exceptions import DataError, OutputExistsError
-from selorax_analytics.exports import _contacts
+from selorax_analytics.exports import _contacts, _risk
 from selorax_analytics.exports._contacts import Row, guard_cell
 
 ExportFormat = Literal["csv", "xlsx", "sms", "meta", "google", "mailchimp"]
@@ -142,6 +142,8 @@ def export_segment(
     format: ExportFormat = "csv",
     region: str = "BD",
     overwrite: bool = False,
+    risk: Any = None,
+    exclude_risk_above: float | None = None,
 ) -> ExportResult:
     """Write the people of one RFM segment to a file for a person or a platform.
 
@@ -167,6 +169,10 @@ def export_segment(
     overwrite
         Replace existing files. By default an existing file (or manifest) is an error and
         nothing is written.
+    risk, exclude_risk_above
+        Leave out people whose cash-on-delivery risk (``risk``: what
+        :func:`selorax_analytics.delivery_risk` returned) is above ``exclude_risk_above``
+        (such as 0.4); the manifest records the threshold and how many left.
 
     Returns
     -------
@@ -192,8 +198,9 @@ def export_segment(
     _check_segment(rfm, segment)
     target = Path(path)
     refuse_existing([target, _manifest_path(target)], overwrite=overwrite)
+    excluded = _risk.exclusion(risk, exclude_risk_above)
     linked = _contacts.link(rfm, customers, region=region)
-    return _export(linked, rfm, segment, target, format, region, overwrite)
+    return _export(linked, rfm, segment, target, format, region, overwrite, excluded)
 
 
 def _export(
@@ -204,8 +211,10 @@ def _export(
     format: str,
     region: str,
     overwrite: bool,
+    excluded: _risk.Exclusion | None = None,
 ) -> ExportResult:
     people, skipped = _contacts.segment_people(linked, segment)
+    people, risk_note = _risk.without_risky(people, excluded)
     ok, reason = _eligible(people, format)
     left_out = people.loc[~ok]
     person_rows = pd.DataFrame(
@@ -227,6 +236,8 @@ def _export(
     writer = _write_xlsx if format == "xlsx" else _write_csv
     write_file(target, lambda f: writer(f, header, cells, segment), overwrite=overwrite)
     manifest = _manifest(rfm, segment, format, target, len(rows), len(people), skipped, region)
+    if risk_note is not None:
+        manifest["delivery_risk"] = risk_note
     text = json.dumps(manifest, indent=2).encode() + b"\n"
     write_file(_manifest_path(target), text, overwrite=overwrite)
     return ExportResult(target, _manifest_path(target), segment, format, len(rows), skipped)
@@ -246,6 +257,8 @@ def export_segments(
     format: ExportFormat = "csv",
     region: str = "BD",
     overwrite: bool = False,
+    risk: Any = None,
+    exclude_risk_above: float | None = None,
 ) -> dict[str, ExportResult]:
     """Export every segment present in ``rfm`` into ``directory``, one file each.
 
@@ -276,8 +289,12 @@ def export_segments(
     refuse_existing(
         [p for t in targets.values() for p in (t, _manifest_path(t))], overwrite=overwrite
     )
+    excluded = _risk.exclusion(risk, exclude_risk_above)
     linked = _contacts.link(rfm, customers, region=region)
-    return {s: _export(linked, rfm, s, t, format, region, overwrite) for s, t in targets.items()}
+    return {
+        s: _export(linked, rfm, s, t, format, region, overwrite, excluded)
+        for s, t in targets.items()
+    }
 
 
 def _manifest_path(path: Path) -> Path:
