@@ -143,6 +143,8 @@ class Store:
     customers: pd.DataFrame
     orders: pd.DataFrame
     items: pd.DataFrame
+    #: ``user_id`` (main record) of the planted serial refusers: the truth tests check against.
+    serial_refusers: tuple[int, ...] = ()
 
 
 def _choice(rng: np.random.Generator, weights: dict[str, float], size: int) -> np.ndarray:
@@ -240,11 +242,12 @@ def generate_store(
     )
     orders = _orders(rng, people, first_order_id, rate_scale)
     records, orders = _records(rng, people, orders, first_user_id, store_id)
-    orders = _lifecycle(rng, orders, refusal_rng, areas)
+    orders, serial = _lifecycle(rng, orders, refusal_rng, areas)
     orders.insert(1, "store_id", store_id)
     item_frame, money = draw_money(rng, len(orders), first_order_id, items)
     orders = pd.concat([orders, money], axis=1)
-    return Store(store_id, records, orders[order_columns_paisa()], item_frame)
+    refusers = tuple(int(first_user_id + p) for p in serial)
+    return Store(store_id, records, orders[order_columns_paisa()], item_frame, refusers)
 
 
 def _refusals(
@@ -253,8 +256,9 @@ def _refusals(
     status: np.ndarray,
     settled_cod: np.ndarray,
     areas: np.ndarray,
-) -> np.ndarray:
-    """Settled COD orders' statuses redrawn with the planted refusal pattern."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Settled COD orders' statuses redrawn with the planted refusal pattern, and the serial
+    refusers (generator indices of people)."""
     person = orders["person"].to_numpy()
     chance = refusal_chance(
         person,
@@ -268,7 +272,7 @@ def _refusals(
         rng, person, settled_cod, min_orders=SERIAL_MIN_COD_ORDERS, share=SERIAL_REFUSER_SHARE
     )
     chance = np.where(np.isin(person, serial), SERIAL_REFUSAL_RATE, chance)
-    return refused_statuses(rng, status, settled_cod, chance)
+    return refused_statuses(rng, status, settled_cod, chance), serial
 
 
 def _lifecycle(
@@ -276,8 +280,9 @@ def _lifecycle(
     orders: pd.DataFrame,
     refusal_rng: np.random.Generator,
     areas: np.ndarray,
-) -> pd.DataFrame:
-    """Status, payment and timestamps of each order, by its age at the end of the history."""
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Status, payment and timestamps of each order, by its age at the end of the history,
+    and the serial refusers."""
     n = len(orders)
     day = orders["day"].to_numpy()
     age = _history_days() - day
@@ -287,9 +292,8 @@ def _lifecycle(
         _choice(rng, OPEN_STATUS_WEIGHTS, n),
     )
     payment = _choice(rng, PAYMENT_WEIGHTS, n)
-    status = _refusals(
-        refusal_rng, orders, status, (age > OPEN_WINDOW_DAYS) & (payment == "cod"), areas
-    )
+    settled_cod = (age > OPEN_WINDOW_DAYS) & (payment == "cod")
+    status, serial = _refusals(refusal_rng, orders, status, settled_cod, areas)
     prepaid = payment != "cod"
     financial = np.select(
         [status == "returned", status == "delivered", prepaid & (status == "cancelled"), prepaid],
@@ -314,7 +318,7 @@ def _lifecycle(
     )
     notes = np.array([None, "Call before delivery", "Deliver after 5 pm", "Gift wrap"], object)
     note = notes[np.where(rng.uniform(size=n) < 0.08, rng.integers(1, 4, n), 0)]
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "order_id": orders["order_id"].to_numpy(),
             "user_id": orders["user_id"].to_numpy(),
@@ -327,6 +331,7 @@ def _lifecycle(
             "updated_at": _timestamps(np.minimum(day + settle, _history_days())),
         }
     )
+    return frame, serial
 
 
 def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
