@@ -63,7 +63,9 @@ def respelled_addresses(
 
 def person_areas(addresses: np.ndarray) -> np.ndarray:
     """The area each person's address names as drawn (before any respelling); ``""`` if none."""
-    return np.array([json.loads(a)["area"] if isinstance(a, str) else "" for a in addresses], dtype=object)
+    return np.array(
+        [json.loads(a)["area"] if isinstance(a, str) else "" for a in addresses], dtype=object
+    )
 
 
 def refusal_chance(
