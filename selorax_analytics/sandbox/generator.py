@@ -29,16 +29,9 @@ repeat buying              per person a purchase rate ``Gamma(RATE_SHAPE, RATE_S
 statuses                   older orders: ``FINAL_STATUS_WEIGHTS``; the last ``OPEN_WINDOW_DAYS``
                            days also pending, confirmed, processing and shipped
 payment                    ``PAYMENT_WEIGHTS`` (mostly cash on delivery)
-COD refusals               a settled cash-on-delivery order is refused (``returned``, a quarter
-                           ``failed``) with chance ``COD_REFUSAL_RATE``, times ``RISKY_AREAS``'
-                           lift in those areas, times ``FIRST_COD_LIFT`` on a person's first COD
-                           order; ``SERIAL_REFUSER_SHARE`` of people with at least
-                           ``SERIAL_MIN_COD_ORDERS`` settled COD orders refuse with chance
-                           ``SERIAL_REFUSAL_RATE``
-cancellations              ``CANCELLED_BEFORE_CONFIRMATION_SHARE`` of cancellations come within
-                           ``CONFIRMATION_HOURS`` of the order, the rest later (after confirmation)
-address spellings          ``ADDRESS_SPELLING_SHARE`` of addresses write city and area another way
-                           (case, spaces, Chittagong, Bangla; ``refusals.SPELLINGS``)
+COD refusals               refused parcels by area, on first COD orders and by serial refusers
+cancellations, spellings   before and after confirmation; addresses written another way (both
+                           with :mod:`~selorax_analytics.sandbox.refusals`' constants)
 money                      integer paisa underneath, so ``grand_total = sub_total + tax +
                            shipping - discount`` holds exactly; 1 to 6 line items an order
 =========================  =====================================================================
@@ -67,12 +60,10 @@ from selorax_analytics.sandbox.contacts import (
 from selorax_analytics.sandbox.money import draw_money, order_columns_paisa
 from selorax_analytics.sandbox.names import CUSTOMER_COLUMNS
 from selorax_analytics.sandbox.refusals import (
+    REFUSAL_STREAM,
     cancel_delays,
-    person_areas,
-    refusal_chance,
-    refused_statuses,
-    respelled_addresses,
-    serial_refusers,
+    planted_refusals,
+    planted_spellings,
 )
 
 DEFAULT_SEED = 20240101
@@ -114,20 +105,6 @@ OPEN_STATUS_WEIGHTS = {
     "cancelled": 0.08,
 }
 PAYMENT_WEIGHTS = {"cod": 0.74, "bkash": 0.13, "nagad": 0.08, "card": 0.05}
-#: Chance a settled cash-on-delivery order is refused, for a repeat order in an ordinary area.
-COD_REFUSAL_RATE = 0.04
-#: Areas where parcels are refused more often, and how many times more.
-RISKY_AREAS = {"Mirpur": 3.5, "Tongi": 3.5, "Fatullah": 3.5}
-#: A person's first cash-on-delivery order is refused this many times more often.
-FIRST_COD_LIFT = 2.5
-SERIAL_MIN_COD_ORDERS = 3
-SERIAL_REFUSER_SHARE = 0.10
-SERIAL_REFUSAL_RATE = 0.7
-CONFIRMATION_HOURS = 1.0
-CANCELLED_BEFORE_CONFIRMATION_SHARE = 0.5
-ADDRESS_SPELLING_SHARE = 0.12
-#: The second seed, beside ``seed``, of the generator that plants refusals and spellings.
-REFUSAL_STREAM = 14
 
 
 @dataclass(frozen=True)
@@ -236,10 +213,7 @@ def generate_store(
     rng = np.random.default_rng(seed)
     refusal_rng = np.random.default_rng([seed, REFUSAL_STREAM])
     people = _people(rng, customers)
-    areas = person_areas(people["address_json"].to_numpy())
-    people["address_json"] = respelled_addresses(
-        refusal_rng, people["address_json"].to_numpy(), ADDRESS_SPELLING_SHARE
-    )
+    areas, people["address_json"] = planted_spellings(refusal_rng, people["address_json"])
     orders = _orders(rng, people, first_order_id, rate_scale)
     records, orders = _records(rng, people, orders, first_user_id, store_id)
     orders, serial = _lifecycle(rng, orders, refusal_rng, areas)
@@ -248,31 +222,6 @@ def generate_store(
     orders = pd.concat([orders, money], axis=1)
     refusers = tuple(int(first_user_id + p) for p in serial)
     return Store(store_id, records, orders[order_columns_paisa()], item_frame, refusers)
-
-
-def _refusals(
-    rng: np.random.Generator,
-    orders: pd.DataFrame,
-    status: np.ndarray,
-    settled_cod: np.ndarray,
-    areas: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Settled COD orders' statuses redrawn with the planted refusal pattern, and the serial
-    refusers (generator indices of people)."""
-    person = orders["person"].to_numpy()
-    chance = refusal_chance(
-        person,
-        settled_cod,
-        areas,
-        base=COD_REFUSAL_RATE,
-        area_lift=RISKY_AREAS,
-        first_lift=FIRST_COD_LIFT,
-    )
-    serial = serial_refusers(
-        rng, person, settled_cod, min_orders=SERIAL_MIN_COD_ORDERS, share=SERIAL_REFUSER_SHARE
-    )
-    chance = np.where(np.isin(person, serial), SERIAL_REFUSAL_RATE, chance)
-    return refused_statuses(rng, status, settled_cod, chance), serial
 
 
 def _lifecycle(
@@ -293,7 +242,9 @@ def _lifecycle(
     )
     payment = _choice(rng, PAYMENT_WEIGHTS, n)
     settled_cod = (age > OPEN_WINDOW_DAYS) & (payment == "cod")
-    status, serial = _refusals(refusal_rng, orders, status, settled_cod, areas)
+    status, serial = planted_refusals(
+        refusal_rng, orders["person"].to_numpy(), status, settled_cod, areas
+    )
     prepaid = payment != "cod"
     financial = np.select(
         [status == "returned", status == "delivered", prepaid & (status == "cancelled"), prepaid],
@@ -306,32 +257,25 @@ def _lifecycle(
         [
             rng.uniform(1, 5, n),
             rng.uniform(5, 14, n),
-            cancel_delays(
-                refusal_rng,
-                rng.uniform(0, 1, n),
-                before_share=CANCELLED_BEFORE_CONFIRMATION_SHARE,
-                confirmation_hours=CONFIRMATION_HOURS,
-            ),
+            cancel_delays(refusal_rng, rng.uniform(0, 1, n)),
             rng.uniform(2, 6, n),
         ],
         rng.uniform(0, 2, n) * (status != "pending"),
     )
     notes = np.array([None, "Call before delivery", "Deliver after 5 pm", "Gift wrap"], object)
     note = notes[np.where(rng.uniform(size=n) < 0.08, rng.integers(1, 4, n), 0)]
-    frame = pd.DataFrame(
-        {
-            "order_id": orders["order_id"].to_numpy(),
-            "user_id": orders["user_id"].to_numpy(),
-            "order_status": status,
-            "financial_status": financial,
-            "fulfillment_status": np.where(fulfilled, "fulfilled", "unfulfilled"),
-            "payment_method": payment,
-            "note": note,
-            "created_at": _timestamps(day),
-            "updated_at": _timestamps(np.minimum(day + settle, _history_days())),
-        }
-    )
-    return frame, serial
+    frame = {
+        "order_id": orders["order_id"].to_numpy(),
+        "user_id": orders["user_id"].to_numpy(),
+        "order_status": status,
+        "financial_status": financial,
+        "fulfillment_status": np.where(fulfilled, "fulfilled", "unfulfilled"),
+        "payment_method": payment,
+        "note": note,
+        "created_at": _timestamps(day),
+        "updated_at": _timestamps(np.minimum(day + settle, _history_days())),
+    }
+    return pd.DataFrame(frame), serial
 
 
 def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 Called by :mod:`~selorax_analytics.sandbox.generator` with a random generator of its own (a
 child of the store's seed), so planting refusals moves order statuses and address spellings but
-no other draw of the store. The rates are the generator's parameters and are passed in.
+no other draw of the store. The planted rates are this module's constants; the table of
+patterns in :mod:`~selorax_analytics.sandbox.generator` points here.
 
 How a parcel fails is written with the platform's order statuses (the assumption is in the
 README): ``returned`` is a parcel refused at the door or sent back, ``failed`` a parcel the
@@ -35,6 +36,24 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "Gulshan": ("গুলশান",),
     "Uttara": ("উত্তরা",),
 }
+#: Chance a settled cash-on-delivery order is refused, for a repeat order in an ordinary area.
+COD_REFUSAL_RATE = 0.04
+#: Areas where parcels are refused more often, and how many times more.
+RISKY_AREAS = {"Mirpur": 3.5, "Tongi": 3.5, "Fatullah": 3.5}
+#: A person's first cash-on-delivery order is refused this many times more often.
+FIRST_COD_LIFT = 2.5
+#: ``SERIAL_REFUSER_SHARE`` of people with at least ``SERIAL_MIN_COD_ORDERS`` settled COD
+#: orders refuse each parcel with chance ``SERIAL_REFUSAL_RATE``.
+SERIAL_MIN_COD_ORDERS = 3
+SERIAL_REFUSER_SHARE = 0.10
+SERIAL_REFUSAL_RATE = 0.7
+#: ``CANCELLED_BEFORE_CONFIRMATION_SHARE`` of cancellations come within ``CONFIRMATION_HOURS``.
+CONFIRMATION_HOURS = 1.0
+CANCELLED_BEFORE_CONFIRMATION_SHARE = 0.5
+#: Share of addresses whose city and area are written another way (``SPELLINGS``).
+ADDRESS_SPELLING_SHARE = 0.12
+#: The second seed, beside ``seed``, of the generator that plants refusals and spellings.
+REFUSAL_STREAM = 14
 
 
 def _respell(name: str, pick: int) -> str:
@@ -59,6 +78,14 @@ def respelled_addresses(
         address["area"] = _respell(address["area"], int(ways[i, 1]))
         out[i] = json.dumps(address, ensure_ascii=False)
     return out
+
+
+def planted_spellings(
+    rng: np.random.Generator, addresses: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's area as drawn, and the addresses with ``ADDRESS_SPELLING_SHARE`` respelt."""
+    drawn = addresses.to_numpy()
+    return person_areas(drawn), respelled_addresses(rng, drawn, ADDRESS_SPELLING_SHARE)
 
 
 def person_areas(addresses: np.ndarray) -> np.ndarray:
@@ -115,8 +142,39 @@ def refused_statuses(
     return np.where(refused, kind, out).astype(object)
 
 
+def planted_refusals(
+    rng: np.random.Generator,
+    person: np.ndarray,
+    status: np.ndarray,
+    settled_cod: np.ndarray,
+    areas: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Statuses with settled COD orders redrawn by the planted pattern, and the serial refusers.
+
+    ``person`` is each order's person (generator index, orders in time order), ``areas`` each
+    person's area as drawn. The serial refusers are generator indices of people.
+    """
+    chance = refusal_chance(
+        person,
+        settled_cod,
+        areas,
+        base=COD_REFUSAL_RATE,
+        area_lift=RISKY_AREAS,
+        first_lift=FIRST_COD_LIFT,
+    )
+    serial = serial_refusers(
+        rng, person, settled_cod, min_orders=SERIAL_MIN_COD_ORDERS, share=SERIAL_REFUSER_SHARE
+    )
+    chance = np.where(np.isin(person, serial), SERIAL_REFUSAL_RATE, chance)
+    return refused_statuses(rng, status, settled_cod, chance), serial
+
+
 def cancel_delays(
-    rng: np.random.Generator, drawn: np.ndarray, *, before_share: float, confirmation_hours: float
+    rng: np.random.Generator,
+    drawn: np.ndarray,
+    *,
+    before_share: float = CANCELLED_BEFORE_CONFIRMATION_SHARE,
+    confirmation_hours: float = CONFIRMATION_HOURS,
 ) -> np.ndarray:
     """Days from order to cancellation: ``before_share`` within ``confirmation_hours`` (before
     the confirmation call), the rest from twice that to two days. ``drawn`` is uniform on 0-1."""

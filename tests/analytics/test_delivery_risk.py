@@ -11,8 +11,7 @@ import pytest
 import selorax_analytics as sa
 from selorax_analytics.analytics._places import normalize_places
 from selorax_analytics.analytics.delivery_risk import BetaPrior, fit_beta_binomial, posterior
-from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_TOKEN
-from selorax_analytics.sandbox import generator as g
+from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_TOKEN, refusals
 
 
 def test_posterior_mean_by_hand():
@@ -123,8 +122,8 @@ def demo_risk(sandbox):
 
 def test_planted_risky_areas_rank_on_top(demo_risk):
     *_, risk = demo_risk
-    top = set(risk.areas["area"].head(len(g.RISKY_AREAS)))
-    assert top == set(g.RISKY_AREAS)
+    top = set(risk.areas["area"].head(len(refusals.RISKY_AREAS)))
+    assert top == set(refusals.RISKY_AREAS)
     # Every spelling of a place is one row: 8 cities, each area once.
     assert risk.areas["city"].nunique() == 8
     assert not risk.areas.duplicated(["city", "area"]).any()
