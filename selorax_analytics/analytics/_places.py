@@ -37,7 +37,7 @@ def normalize_places(values: pd.Series, *, spellings: Mapping[str, str] | None =
     """
     table = PLACE_SPELLINGS if spellings is None else spellings
     lookup = {" ".join(k.split()).casefold(): v for k, v in table.items()}
-    text = values.astype("str").str.split().str.join(" ")
+    text = values.astype("str").str.replace(r"\s+", " ", regex=True).str.strip()
     text = text.where(text.str.len() > 0)
     key = text.str.casefold()
     return key.map(lookup).fillna(text.str.title()).astype("str")

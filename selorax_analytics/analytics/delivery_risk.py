@@ -217,7 +217,8 @@ def delivery_risk(
         ``shipping_lost`` (taka: twice the shipping of refused parcels).
         ``areas``: the same counts and risk per normalised ``city`` and ``area``, with
         ``people``; orders of records without an address are left out. ``people_prior`` and
-        ``areas_prior`` are the fitted priors.
+        ``areas_prior`` are the fitted priors (``areas_prior`` is the people's when no settled
+        order has an address).
 
     Raises
     ------
@@ -255,7 +256,11 @@ def delivery_risk(
         .to_numpy()
     )
     people_prior = fit_beta_binomial(people["failed"], people["settled"])
-    areas_prior = fit_beta_binomial(areas["failed"], areas["settled"])
+    # No address at all (or none on a settled order): no areas, and their prior is the people's.
+    has_areas = areas["settled"].sum() > 0
+    areas_prior = (
+        fit_beta_binomial(areas["failed"], areas["settled"]) if has_areas else people_prior
+    )
     return DeliveryRisk(
         people=_shrunk(people, people_prior, interval, ["identity_id", "city", "area"]),
         areas=_shrunk(areas, areas_prior, interval, ["city", "area", "people"]),

@@ -86,7 +86,8 @@ def delivery_risk_dashboard(
         seen = excluded_summary(risk, limit)
         show_message(
             outputs["status"],
-            f"Above {numbers.percent(limit, 0)}: {numbers.count(seen['people'])} people, who "
+            f"Above {numbers.percent(limit, 0)}: {numbers.count(seen['people'])} "
+            f"{'person' if seen['people'] == 1 else 'people'}, who "
             f"refused {numbers.count(seen['refused'])} parcels (shipping both ways "
             f"{numbers.taka(seen['saved'])}) and took {numbers.count(seen['delivered'])} "
             f"delivered cash-on-delivery orders.",

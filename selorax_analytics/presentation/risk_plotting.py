@@ -14,8 +14,14 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 RISK_VIEWS = ("areas", "people")
-#: Bands of settled COD orders a person's risk rests on, for the people view.
-EVIDENCE_BANDS = ((1, 1, "1 settled order"), (2, 3, "2-3 settled"), (4, 10**9, "4 or more"))
+#: Bands of settled COD orders a person's risk rests on, for the people view. People with COD
+#: orders but none settled yet (open, or cancelled before confirmation) carry the store's rate.
+EVIDENCE_BANDS = (
+    (0, 0, "no settled order yet"),
+    (1, 1, "1 settled order"),
+    (2, 3, "2-3 settled"),
+    (4, 10**9, "4 or more"),
+)
 
 
 def plot_delivery_risk(
@@ -35,7 +41,7 @@ def plot_delivery_risk(
     view
         ``"areas"``: the ``top`` riskiest areas as bars with their credible intervals and the
         store's rate; ``"people"``: how many people have each risk, by how many settled orders
-        it rests on.
+        it rests on (every person with a COD order, also those with none settled yet).
     top
         Areas shown (``"areas"`` view).
     threshold
@@ -87,6 +93,7 @@ def _areas(risk: DeliveryRisk, top: int, ax: Axes) -> None:
     ax.set_yticks(y, labels)
     ax.set(
         xlabel="risk that the next COD order fails (%)",
+        ylabel="area, city",
         title=f"Cash-on-delivery risk by area (top {len(areas)}), as of {risk.as_of}",
     )
 

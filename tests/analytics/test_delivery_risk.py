@@ -182,3 +182,14 @@ def test_export_leaves_risky_people_out(demo_risk, tmp_path):
         sa.export_segment(
             rfm, segment, tmp_path / "x.csv", customers=customers, exclude_risk_above=0.4
         )
+
+
+def test_a_store_without_addresses_has_people_but_no_areas():
+    customers, orders = _hand_store()
+    customers["address_json"] = None  # every address missing (an all-missing column)
+    risk = sa.delivery_risk(customers, orders, as_of="2026-07-01")
+    assert risk.areas.empty
+    assert risk.areas_prior == risk.people_prior
+    person = risk.people.set_index("identity_id").loc[1]
+    assert (person["settled"], person["failed"]) == (3, 2)  # as with addresses
+    assert pd.isna(person["city"]) and pd.isna(person["area"])
