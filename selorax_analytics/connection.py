@@ -68,8 +68,8 @@ def connect(**options: Any) -> Client:
     With ``SELORAX_TOKEN`` (or client credentials) set, the client uses them and
     ``SELORAX_BASE_URL``. With nothing set, a sandbox serving the demo store starts in a
     background thread (once per process), one line on stderr says so, and the client uses it;
-    its ``embedded_demo`` is then true and its ``store_id`` the demo store's (22), so its cache
-    folder is named without a request.
+    its ``embedded_demo`` is then true, its ``demo_data`` the fingerprint of the demo data and its
+    ``store_id`` the demo store's (22), so its cache folder is named without a request.
 
     Parameters
     ----------
@@ -103,10 +103,22 @@ def connect(**options: Any) -> Client:
         )
     from selorax_analytics.sandbox import DEMO_STORE_ID, DEMO_TOKEN
 
-    # The store is given, so the cache folder (embedded-sandbox/store-22) needs no request.
+    # The store is given, so the cache folder (embedded-sandbox-<fp>/store-22) needs no request.
     options.setdefault("store_id", DEMO_STORE_ID)
-    client = Client(_embedded_sandbox(), token=DEMO_TOKEN, **options)
+    return mark_embedded_demo(Client(_embedded_sandbox(), token=DEMO_TOKEN, **options))
+
+
+def mark_embedded_demo(client: Client) -> Client:
+    """Flag ``client`` as the embedded demo store's, with the fingerprint of its demo data.
+
+    Its cache folder is then ``embedded-sandbox-<fingerprint>/store-22`` (whatever port the
+    sandbox listens on), and demo data of another release never share it
+    (:func:`selorax_analytics.sandbox.fingerprint.demo_data_fingerprint`).
+    """
+    from selorax_analytics.sandbox.fingerprint import demo_data_fingerprint
+
     client.embedded_demo = True
+    client.demo_data = demo_data_fingerprint()
     return client
 
 
@@ -125,9 +137,7 @@ def demo_cache_client() -> Client:
     """
     from selorax_analytics.sandbox import DEMO_STORE_ID, DEMO_TOKEN
 
-    client = Client(_OFFLINE_DEMO_URL, token=DEMO_TOKEN, store_id=DEMO_STORE_ID)
-    client.embedded_demo = True
-    return client
+    return mark_embedded_demo(Client(_OFFLINE_DEMO_URL, token=DEMO_TOKEN, store_id=DEMO_STORE_ID))
 
 
 def is_demo_store(client: Client) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,10 @@ import pytest
 import selorax_analytics as sa
 from selorax_analytics import connection
 from selorax_analytics.api.client import Client
+from selorax_analytics.exceptions import CacheError
 from selorax_analytics.loading._store import EMBEDDED_DEMO_FOLDER, host_dir
+from selorax_analytics.sandbox import fingerprint
+from selorax_analytics.sandbox.fingerprint import demo_data_fingerprint
 
 PACKAGE = Path(sa.__file__).parent
 #: The demo store's own last day, as docs/notebooks.md states it.
@@ -37,9 +41,11 @@ def test_the_embedded_demo_store_is_flagged_and_keeps_its_cache_folder_name(no_s
     same_url = Client(client.base_url, token=DEMO_TOKEN)
     try:
         assert client.embedded_demo is True
-        # one folder whatever port the sandbox listens on, not the host the client talks to
+        # one folder whatever port the sandbox listens on, not the host the client talks to;
+        # named by the demo data's fingerprint
         folder = host_dir(client, tmp_path)
-        assert folder == tmp_path / EMBEDDED_DEMO_FOLDER
+        assert folder == tmp_path / f"{EMBEDDED_DEMO_FOLDER}-{demo_data_fingerprint()}"
+        assert folder == host_dir(connection.demo_cache_client(), tmp_path)
         assert client.base_url.rsplit(":", 1)[-1] not in folder.name
         assert host_dir(same_url, tmp_path) != folder
         assert connection.is_demo_store(client)
@@ -134,3 +140,56 @@ def test_only_connection_and_cli_start_a_sandbox(part, forbidden):
     }
     assert {k: v for k, v in offenders.items() if v} == {}
     assert offenders  # the part's modules were read
+
+
+def _next_release(tmp_path: Path) -> Path:
+    """A copy of the demo store's sources with one line added: another release's demo data."""
+    folder = tmp_path / "sandbox-next"
+    shutil.copytree(fingerprint.DEMO_SOURCES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    generator = folder / "generator.py"
+    generator.write_bytes(generator.read_bytes() + b"\nCOD_REFUSAL_RATE = 0.05\n")
+    return folder
+
+
+def test_the_demo_data_fingerprint_follows_the_sources(tmp_path, monkeypatch):
+    here = demo_data_fingerprint()
+    assert len(here) == 12 and int(here, 16) >= 0
+    assert demo_data_fingerprint() == here
+    copy = tmp_path / "sandbox-copy"
+    shutil.copytree(fingerprint.DEMO_SOURCES, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "notes.txt").write_text("not a source")
+    monkeypatch.setattr(fingerprint, "DEMO_SOURCES", copy)
+    assert demo_data_fingerprint() == here  # same sources, same data
+    monkeypatch.setattr(fingerprint, "DEMO_SOURCES", _next_release(tmp_path))
+    assert demo_data_fingerprint() != here
+
+
+def test_demo_data_of_two_releases_never_share_cached_frames(
+    sandbox_factory, tmp_path, monkeypatch
+):
+    from selorax_analytics.sandbox import DEMO_STORE_ID
+
+    server = sandbox_factory(customers=120)
+    cache = tmp_path / "cache"
+
+    def demo_client() -> Client:
+        client = Client(server.base_url, token=DEMO_TOKEN, store_id=DEMO_STORE_ID)
+        return connection.mark_embedded_demo(client)
+
+    with demo_client() as first:
+        loaded = sa.load_orders(first, cache=cache, progress=False)
+        cached = sa.load_orders(first, cache=cache, refresh="never", progress=False)
+    assert cached.attrs["selorax"]["source"] == "cache"  # the same release reads its cache
+    assert len(cached) == len(loaded) > 0
+    monkeypatch.setattr(fingerprint, "DEMO_SOURCES", _next_release(tmp_path))
+    server.reset_counts()
+    with demo_client() as second:
+        assert second.demo_data != first.demo_data
+        with pytest.raises(CacheError, match="refresh='never'"):
+            sa.load_orders(second, cache=cache, refresh="never", progress=False)
+        fresh = sa.load_orders(second, cache=cache, progress=False)
+    assert fresh.attrs["selorax"]["source"] == "api"
+    assert any("orders" in endpoint for endpoint, _ in server.request_counts())
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        f"{EMBEDDED_DEMO_FOLDER}-{c.demo_data}" for c in (first, second)
+    )

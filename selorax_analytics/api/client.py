@@ -177,6 +177,9 @@ class Client:
         self.max_concurrency = max_concurrency
         #: True for the embedded demo store :func:`selorax_analytics.connect` starts.
         self.embedded_demo = False
+        #: The embedded demo store's data fingerprint: its cache folder's name carries it, so a
+        #: cache of other demo data is never read (set by :mod:`selorax_analytics.connection`).
+        self.demo_data = ""
         limits = httpx.Limits(
             max_connections=max_concurrency, max_keepalive_connections=max_concurrency
         )

@@ -160,6 +160,12 @@ def _add_export(commands: Any) -> None:
     )
     export.add_argument("--segments", choices=SEGMENT_MAPS, default="default", help="segment map")
     add_holdout_options(export)
+    export.add_argument(
+        "--exclude-risk-above",
+        type=options.risk_threshold,
+        metavar="RISK",
+        help="leave out people whose cash-on-delivery risk is above RISK (0-1, such as 0.4)",
+    )
     store_options(export)
     _output_options(export)
     export.set_defaults(handler=_export)
@@ -310,6 +316,9 @@ def _export(args: argparse.Namespace) -> int:
     rfm.attrs["as_of"] = as_of
     options = {"format": args.format, "region": args.region, "overwrite": args.overwrite}
     options.update(holdout_options(args))
+    if args.exclude_risk_above is not None:
+        risk = sa.delivery_risk(customers, orders, as_of=as_of)
+        options |= {"risk": risk, "exclude_risk_above": args.exclude_risk_above}
     if args.all:
         results = sa.export_segments(rfm, args.out or ".", customers=customers, **options)
     else:

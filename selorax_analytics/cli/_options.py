@@ -88,3 +88,14 @@ def path(text: str) -> str:
     if not text.strip() or "\0" in text:
         raise argparse.ArgumentTypeError(f"got {text!r}; use a file or folder path")
     return text
+
+
+def risk_threshold(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:  # NaN fails too
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise argparse.ArgumentTypeError(f"got {shown!r}; use a risk between 0 and 1, such as 0.4")
+    return value

@@ -39,14 +39,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
 from selorax_analytics._files import refuse_existing, write_file
 from selorax_analytics._version import __version__
 from selorax_analytics.exceptions import DataError, OutputExistsError
-from selorax_analytics.exports import _contacts, _holdout
+from selorax_analytics.exports import _contacts, _holdout, _risk
 from selorax_analytics.exports._contacts import Row, guard_cell
 
 ExportFormat = Literal["csv", "xlsx", "sms", "meta", "google", "mailchimp"]
@@ -184,6 +184,8 @@ def export_segment(
     overwrite: bool = False,
     holdout: float | None = None,
     seed: int | None = None,
+    risk: Any = None,
+    exclude_risk_above: float | None = None,
 ) -> ExportResult:
     """Write the people of one RFM segment to a file for a person or a platform.
 
@@ -218,6 +220,10 @@ def export_segment(
     seed
         The seed of the hold-out draw: the same people, share and seed give the same groups.
         ``None`` draws a fresh seed, written in the record.
+    risk, exclude_risk_above
+        Leave out people whose cash-on-delivery risk (``risk``: what
+        :func:`selorax_analytics.delivery_risk` returned) is above ``exclude_risk_above``
+        (such as 0.4); the manifest records the threshold and how many left.
 
     Returns
     -------
@@ -245,8 +251,9 @@ def export_segment(
     draw = None if holdout is None else _holdout.check_holdout(holdout, seed)
     target = Path(path)
     refuse_existing(_paths(target, draw), overwrite=overwrite)
+    excluded = _risk.exclusion(risk, exclude_risk_above)
     linked = _contacts.link(rfm, customers, region=region)
-    return _export(linked, rfm, segment, target, format, region, overwrite, draw)
+    return _export(linked, rfm, segment, target, format, region, overwrite, draw, excluded)
 
 
 def _paths(target: Path, draw: tuple[float, int] | None) -> list[Path]:
@@ -264,8 +271,10 @@ def _export(
     region: str,
     overwrite: bool,
     draw: tuple[float, int] | None = None,
+    excluded: _risk.Exclusion | None = None,
 ) -> ExportResult:
     people, skipped = _contacts.segment_people(linked, segment)
+    people, risk_note = _risk.without_risky(people, excluded)
     ok, reason = _eligible(people, format)
     record = None
     if draw is not None:
@@ -301,6 +310,8 @@ def _export(
         held_out = int((ok & ~sent).sum())
         manifest["campaign"] = {"record": _holdout.record_path(target).name, "held_out": held_out}
         write_file(_holdout.record_path(target), record, overwrite=overwrite)
+    if risk_note is not None:
+        manifest["delivery_risk"] = risk_note
     text = json.dumps(manifest, indent=2).encode() + b"\n"
     write_file(_manifest_path(target), text, overwrite=overwrite)
     campaign = _holdout.record_path(target) if record is not None else None
@@ -325,6 +336,8 @@ def export_segments(
     overwrite: bool = False,
     holdout: float | None = None,
     seed: int | None = None,
+    risk: Any = None,
+    exclude_risk_above: float | None = None,
 ) -> dict[str, ExportResult]:
     """Export every segment present in ``rfm`` into ``directory``, one file each.
 
@@ -355,9 +368,11 @@ def export_segments(
     segments = [s for s in _contacts.segment_names(rfm) if s in present]
     targets = {s: folder / f"{segment_file_stem(s)}{FORMAT_SUFFIXES[format]}" for s in segments}
     refuse_existing([p for t in targets.values() for p in _paths(t, draw)], overwrite=overwrite)
+    excluded = _risk.exclusion(risk, exclude_risk_above)
     linked = _contacts.link(rfm, customers, region=region)
     return {
-        s: _export(linked, rfm, s, t, format, region, overwrite, draw) for s, t in targets.items()
+        s: _export(linked, rfm, s, t, format, region, overwrite, draw, excluded)
+        for s, t in targets.items()
     }
 
 

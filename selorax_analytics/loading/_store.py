@@ -27,7 +27,8 @@ from selorax_analytics.loading.cache import cache_root, read_stores, remember_st
 logger = logging.getLogger("selorax_analytics")
 
 CacheOption = bool | str | os.PathLike[str]
-#: The host folder of the embedded demo store (whatever port its sandbox listens on).
+#: The host folder of the embedded demo store (whatever port its sandbox listens on), before
+#: the ``-<fingerprint>`` of its data (``Client.demo_data``).
 EMBEDDED_DEMO_FOLDER = "embedded-sandbox"
 
 #: One store lookup at a time per credential, so loads started together ask ``GET /store``
@@ -42,8 +43,16 @@ def _lookup_lock(key: str) -> threading.Lock:
 
 
 def host_dir(client: Client, cache: CacheOption = True) -> Path:
-    """The folder under the cache root that holds the stores of ``client``'s API host."""
-    host = EMBEDDED_DEMO_FOLDER if client.embedded_demo else client.host
+    """The folder under the cache root that holds the stores of ``client``'s API host.
+
+    The embedded demo store's is ``embedded-sandbox-<fingerprint of its data>`` whatever port
+    its sandbox listens on, so after an upgrade that changes the demo data the old cache is
+    not read.
+    """
+    if client.embedded_demo:
+        host = "-".join(filter(None, [EMBEDDED_DEMO_FOLDER, client.demo_data]))
+    else:
+        host = client.host
     return cache_root(cache) / host.replace(":", "_").replace("/", "_")
 
 

@@ -29,6 +29,9 @@ repeat buying              per person a purchase rate ``Gamma(RATE_SHAPE, RATE_S
 statuses                   older orders: ``FINAL_STATUS_WEIGHTS``; the last ``OPEN_WINDOW_DAYS``
                            days also pending, confirmed, processing and shipped
 payment                    ``PAYMENT_WEIGHTS`` (mostly cash on delivery)
+COD refusals               refused parcels by area, on first COD orders and by serial refusers
+cancellations, spellings   before and after confirmation; addresses written another way (both
+                           with :mod:`~selorax_analytics.sandbox.refusals`' constants)
 money                      integer paisa underneath, so ``grand_total = sub_total + tax +
                            shipping - discount`` holds exactly; 1 to 6 line items an order
 =========================  =====================================================================
@@ -56,6 +59,12 @@ from selorax_analytics.sandbox.contacts import (
 )
 from selorax_analytics.sandbox.money import draw_money, order_columns_paisa
 from selorax_analytics.sandbox.names import CUSTOMER_COLUMNS
+from selorax_analytics.sandbox.refusals import (
+    REFUSAL_STREAM,
+    cancel_delays,
+    planted_refusals,
+    planted_spellings,
+)
 
 DEFAULT_SEED = 20240101
 DEFAULT_CUSTOMERS = 5_000
@@ -111,6 +120,8 @@ class Store:
     customers: pd.DataFrame
     orders: pd.DataFrame
     items: pd.DataFrame
+    #: ``user_id`` (main record) of the planted serial refusers: the truth tests check against.
+    serial_refusers: tuple[int, ...] = ()
 
 
 def _choice(rng: np.random.Generator, weights: dict[str, float], size: int) -> np.ndarray:
@@ -200,18 +211,27 @@ def generate_store(
     if customers < 1:
         raise ValueError(f"`customers` must be at least 1, got {customers!r}.")
     rng = np.random.default_rng(seed)
+    refusal_rng = np.random.default_rng([seed, REFUSAL_STREAM])
     people = _people(rng, customers)
+    areas, people["address_json"] = planted_spellings(refusal_rng, people["address_json"])
     orders = _orders(rng, people, first_order_id, rate_scale)
     records, orders = _records(rng, people, orders, first_user_id, store_id)
-    orders = _lifecycle(rng, orders)
+    orders, serial = _lifecycle(rng, orders, refusal_rng, areas)
     orders.insert(1, "store_id", store_id)
     item_frame, money = draw_money(rng, len(orders), first_order_id, items)
     orders = pd.concat([orders, money], axis=1)
-    return Store(store_id, records, orders[order_columns_paisa()], item_frame)
+    refusers = tuple(int(first_user_id + p) for p in serial)
+    return Store(store_id, records, orders[order_columns_paisa()], item_frame, refusers)
 
 
-def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
-    """Status, payment and timestamps of each order, by its age at the end of the history."""
+def _lifecycle(
+    rng: np.random.Generator,
+    orders: pd.DataFrame,
+    refusal_rng: np.random.Generator,
+    areas: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Status, payment and timestamps of each order, by its age at the end of the history,
+    and the serial refusers."""
     n = len(orders)
     day = orders["day"].to_numpy()
     age = _history_days() - day
@@ -221,6 +241,10 @@ def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
         _choice(rng, OPEN_STATUS_WEIGHTS, n),
     )
     payment = _choice(rng, PAYMENT_WEIGHTS, n)
+    settled_cod = (age > OPEN_WINDOW_DAYS) & (payment == "cod")
+    status, serial = planted_refusals(
+        refusal_rng, orders["person"].to_numpy(), status, settled_cod, areas
+    )
     prepaid = payment != "cod"
     financial = np.select(
         [status == "returned", status == "delivered", prepaid & (status == "cancelled"), prepaid],
@@ -230,24 +254,28 @@ def _lifecycle(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
     fulfilled = np.isin(status, ["delivered", "returned", "shipped", "failed"])
     settle = np.select(
         [status == "delivered", status == "returned", status == "cancelled", status == "failed"],
-        [rng.uniform(1, 5, n), rng.uniform(5, 14, n), rng.uniform(0, 1, n), rng.uniform(2, 6, n)],
+        [
+            rng.uniform(1, 5, n),
+            rng.uniform(5, 14, n),
+            cancel_delays(refusal_rng, rng.uniform(0, 1, n)),
+            rng.uniform(2, 6, n),
+        ],
         rng.uniform(0, 2, n) * (status != "pending"),
     )
     notes = np.array([None, "Call before delivery", "Deliver after 5 pm", "Gift wrap"], object)
     note = notes[np.where(rng.uniform(size=n) < 0.08, rng.integers(1, 4, n), 0)]
-    return pd.DataFrame(
-        {
-            "order_id": orders["order_id"].to_numpy(),
-            "user_id": orders["user_id"].to_numpy(),
-            "order_status": status,
-            "financial_status": financial,
-            "fulfillment_status": np.where(fulfilled, "fulfilled", "unfulfilled"),
-            "payment_method": payment,
-            "note": note,
-            "created_at": _timestamps(day),
-            "updated_at": _timestamps(np.minimum(day + settle, _history_days())),
-        }
-    )
+    frame = {
+        "order_id": orders["order_id"].to_numpy(),
+        "user_id": orders["user_id"].to_numpy(),
+        "order_status": status,
+        "financial_status": financial,
+        "fulfillment_status": np.where(fulfilled, "fulfilled", "unfulfilled"),
+        "payment_method": payment,
+        "note": note,
+        "created_at": _timestamps(day),
+        "updated_at": _timestamps(np.minimum(day + settle, _history_days())),
+    }
+    return pd.DataFrame(frame), serial
 
 
 def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """A command on a fresh cache starts no sandbox and sends no request; an old one is reloaded.
 
-The embedded demo store's cache (``embedded-sandbox/store-22``) is written here through a small
-sandbox of 300 people, so a command that read it rather than loading the 5,000-person demo store
-is told by its numbers.
+The embedded demo store's cache (``embedded-sandbox-<fingerprint>/store-22``) is written here
+through a small sandbox of 300 people, so a command that read it rather than loading the
+5,000-person demo store is told by its numbers.
 """
 
 from __future__ import annotations
@@ -65,14 +65,21 @@ def small_store(sandbox_factory):
     return server, _buyers(orders)
 
 
-def _fill_demo_cache(server, cache: Path) -> Path:
-    """Load the small store into the embedded demo store's cache folder; that folder."""
+def _fill_demo_cache(server, cache: Path, demo_data: str | None = None) -> Path:
+    """Load the small store into the embedded demo store's cache folder; that folder.
+
+    ``demo_data`` stands for the fingerprint of other demo data (another release's).
+    """
+    from selorax_analytics.connection import mark_embedded_demo
     from selorax_analytics.sandbox import DEMO_STORE_ID, DEMO_TOKEN
 
     with sa.Client(server.base_url, token=DEMO_TOKEN, store_id=DEMO_STORE_ID) as client:
-        client.embedded_demo = True
+        mark_embedded_demo(client)
+        if demo_data is not None:
+            client.demo_data = demo_data
         sa.load_store(client, cache=cache, progress=False)
-    folder = cache / "embedded-sandbox" / f"store-{DEMO_STORE_ID}"
+    name = "-".join(filter(None, ["embedded-sandbox", client.demo_data]))
+    folder = cache / name / f"store-{DEMO_STORE_ID}"
     assert (folder / "orders.json").exists()
     return folder
 
@@ -179,3 +186,17 @@ def test_offline_demo_command_serves_an_old_cache_without_a_sandbox(small_store,
     assert empty.returncode == 1
     assert len(empty.stderr.splitlines()) == 1 and "refresh='never'" in empty.stderr
     assert SANDBOX_LINE not in empty.stderr
+
+
+@pytest.mark.parametrize("other", ["", "0123456789ab"])
+def test_a_cache_of_other_demo_data_is_not_read(small_store, tmp_path, other):
+    # A fresh cache left by a release whose demo data differ ("" is the folder name from before
+    # the fingerprint: embedded-sandbox/store-22) is not this release's demo store.
+    server, buyers = small_store
+    _fill_demo_cache(server, tmp_path / "cache", demo_data=other)
+    result = _cli(_environment(tmp_path / "cache"), "rfm", "--refresh", "never")
+    assert result.returncode == 1, result.stdout
+    assert len(result.stderr.splitlines()) == 1 and "refresh='never'" in result.stderr
+    _fill_demo_cache(server, tmp_path / "cache")  # this release's: read
+    again = _cli(_environment(tmp_path / "cache"), "rfm", "--json", "--as-of", AS_OF)
+    assert _rfm_buyers(again) == buyers
