@@ -151,3 +151,24 @@ def test_draw_keeps_every_stratum_within_one_person(sizes, holdout, seed):
     share = cells.value_counts() * holdout
     assert ((counts - share.reindex(counts.index)).abs() < 1).all()
     assert held.equals(draw_holdout(cells, holdout, seed))
+
+
+def test_risky_people_leave_before_the_hold_out_is_drawn(store, demo_frames, tmp_path):
+    customers, orders = demo_frames
+    risk = sa.delivery_risk(customers, orders, as_of=AS_OF)
+    everyone = _export(store, tmp_path / "all.csv")
+    safe = _export(store, tmp_path / "safe.csv", risk=risk, exclude_risk_above=0.2)
+    both = _export(
+        store, tmp_path / "both.csv", holdout=0.1, seed=3, risk=risk, exclude_risk_above=0.2
+    )
+    record = _record(both)
+    groups = record["groups"]["target"] + record["groups"]["holdout"]
+    # Neither group holds a risky person: the draw is among the people the safe file holds.
+    assert len(groups) == safe.rows < everyone.rows
+    assert len(record["groups"]["holdout"]) == math.floor(safe.rows * 0.1 + 0.5)
+    manifest = json.loads(both.manifest_path.read_text())
+    excluded = manifest["delivery_risk"]["excluded_people"]
+    assert (
+        excluded == json.loads(safe.manifest_path.read_text())["delivery_risk"]["excluded_people"]
+    )
+    assert excluded > 0 and manifest["campaign"]["held_out"] == len(record["groups"]["holdout"])
