@@ -84,6 +84,70 @@ class DeliveryRisk:
     as_of: str
     interval: float
 
+    def summary(self) -> str:
+        """What the store's numbers say, for a person: one sentence a line.
+
+        The store's share of failed settled orders, how much history the prior is worth (so
+        what one refusal does to a new person's risk), and the riskiest area.
+        """
+        return "\n".join([_store_sentence(self), _prior_sentence(self), _area_sentence(self)])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (
+            f"<DeliveryRisk as of {self.as_of}: {len(self.people):,} people, "
+            f"{_areas(len(self.areas))}. {_store_sentence(self)}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return "".join(f"<p>{escape(line)}</p>" for line in self.summary().splitlines())
+
+
+def _areas(n: int) -> str:
+    return f"{n:,} area{'' if n == 1 else 's'}"
+
+
+def _store_sentence(risk: DeliveryRisk) -> str:
+    """``Across the store 13.9% of settled cash-on-delivery orders failed ...``."""
+    people = risk.people
+    failed, settled = int(people["failed"].sum()), int(people["settled"].sum())
+    rate = failed / settled if settled else float("nan")
+    return (
+        f"Across the store {rate:.1%} of settled cash-on-delivery orders failed up to "
+        f"{risk.as_of} ({failed:,} of {settled:,}: refused, returned or cancelled after "
+        f"confirmation), placed by {int((people['settled'] > 0).sum()):,} people."
+    )
+
+
+def _prior_sentence(risk: DeliveryRisk) -> str:
+    """How many orders of history the prior is worth, and what one refusal does with it."""
+    prior = risk.people_prior
+    weight = prior.alpha + prior.beta
+    orders = max(1, round(weight))
+    after = (prior.alpha + 1) / (weight + 1)
+    return (
+        f"The model treats a new person as if they had about {orders:,} "
+        f"order{'s' if orders != 1 else ''} of that history, so one refusal moves a person's "
+        f"risk from {prior.mean:.0%} to {after:.0%}, not to 100%."
+    )
+
+
+def _area_sentence(risk: DeliveryRisk) -> str:
+    """The riskiest area with its interval, or why there are no areas."""
+    if risk.areas.empty:
+        return "No settled order has an address: there is no risk by area."
+    top = risk.areas.iloc[0]
+    return (
+        f"Of {_areas(len(risk.areas))} the riskiest is {top['area']}, {top['city']}: "
+        f"{top['risk']:.0%} ({risk.interval:.0%} interval {top['risk_low']:.0%} to "
+        f"{top['risk_high']:.0%}), against {risk.areas_prior.mean:.0%} for an area with no "
+        "history."
+    )
+
 
 def fit_beta_binomial(
     failures: np.ndarray | pd.Series,
@@ -311,7 +375,9 @@ def _shrunk(
         "shipping_lost",
     ]
     out = out[columns].sort_values(["risk", first[0]], ascending=[False, True])
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["interval"] = interval  # how `sa.style` names the interval's columns
+    return out
 
 
 def risky_people(risk: DeliveryRisk | pd.DataFrame, threshold: float) -> pd.Index:

@@ -86,6 +86,9 @@ class ExportResult:
     campaign
         With a hold-out, the campaign record beside the file (``<path>.campaign.json``: who was
         targeted and who held out); ``None`` otherwise.
+    risk_threshold, risk_excluded
+        With ``exclude_risk_above``, the threshold and how many of the segment's people it
+        left out (not in ``skipped``); ``None`` and 0 otherwise.
     """
 
     path: Path
@@ -95,6 +98,8 @@ class ExportResult:
     rows: int
     skipped: pd.DataFrame = field(repr=False)
     campaign: Path | None = field(default=None, repr=False)
+    risk_threshold: float | None = field(default=None, repr=False)
+    risk_excluded: int = field(default=0, repr=False)
 
     @property
     def skipped_people(self) -> int:
@@ -105,7 +110,9 @@ class ExportResult:
         """What was written, for a person: segment, format, rows, file name, people left out, why.
 
         ``why`` lists each reason a person was left out with its count (``"7 no valid e-mail
-        address (Mailchimp needs one)"``), ``"; "``-separated, empty when nobody was.
+        address (Mailchimp needs one)"``), ``"; "``-separated, empty when nobody was. With a
+        risk threshold, ``left_out_for_risk`` says how many people it removed and why (``"12
+        with a cash-on-delivery risk above 40%"``).
         """
         people = self.skipped.loc[self.skipped["field"] == "person", "reason"]
         reasons = people.value_counts(sort=True)
@@ -117,13 +124,21 @@ class ExportResult:
             "file": self.path.name,
             "people_left_out": len(people),
             "why": why,
+            **({"left_out_for_risk": self._risk_text()} if self.risk_threshold is not None else {}),
         }
 
+    def _risk_text(self) -> str:
+        return (
+            f"{self.risk_excluded:,} with a cash-on-delivery risk above {self.risk_threshold:.0%}"
+        )
+
     def __repr__(self) -> str:
-        left = self.skipped_people
+        left = f"{self.skipped_people:,} people left out"
+        if self.risk_threshold is not None:
+            left += f" for their contacts, {self._risk_text()}"
         return (
             f"<ExportResult {self.segment!r} as {self.format}: {self.rows:,} rows in "
-            f"{self.path.name}, {left:,} people left out>"
+            f"{self.path.name}, {left}>"
         )
 
     def _repr_html_(self) -> str:
@@ -274,6 +289,7 @@ def _export(
     excluded: _risk.Exclusion | None = None,
 ) -> ExportResult:
     people, skipped = _contacts.segment_people(linked, segment)
+    in_segment = len(people)
     people, risk_note = _risk.without_risky(people, excluded)
     ok, reason = _eligible(people, format)
     record = None
@@ -315,8 +331,9 @@ def _export(
     text = json.dumps(manifest, indent=2).encode() + b"\n"
     write_file(_manifest_path(target), text, overwrite=overwrite)
     campaign = _holdout.record_path(target) if record is not None else None
+    risky = (excluded.threshold, in_segment - len(people)) if excluded else (None, 0)
     return ExportResult(
-        target, _manifest_path(target), segment, format, len(rows), skipped, campaign
+        target, _manifest_path(target), segment, format, len(rows), skipped, campaign, *risky
     )
 
 

@@ -22,7 +22,7 @@ Formatter = Callable[[Any], str]
 #: Column name -> kind, for the columns the package's results carry.
 COLUMN_KINDS: Mapping[str, str] = {
     # money in summaries and totals: whole taka
-    **dict.fromkeys(["revenue", "monetary", "total_spent", "clv", "ltv"], "money"),
+    **dict.fromkeys(["revenue", "monetary", "total_spent", "clv", "ltv", "shipping_lost"], "money"),
     # one order's amount, or an average per order or per person: taka and paisa
     **dict.fromkeys(
         [
@@ -41,6 +41,12 @@ COLUMN_KINDS: Mapping[str, str] = {
     **dict.fromkeys(
         ["customer_share", "revenue_share", "share", "repeat_rate", "conversion_rate", "p_alive"],
         "share",
+    ),
+    # cash-on-delivery risk (delivery_risk): rates and their interval, counts of COD orders
+    **dict.fromkeys(["risk", "risk_low", "risk_high", "observed_rate"], "share"),
+    **dict.fromkeys(
+        ["cod_orders", "delivered", "refused", "cancelled_after_confirmation", "settled", "failed"],
+        "count",
     ),
     **dict.fromkeys(
         [

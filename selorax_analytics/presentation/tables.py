@@ -53,7 +53,7 @@ from pandas.io.formats.style_render import CSSDict
 
 from selorax_analytics._files import write_file
 from selorax_analytics.exceptions import DataError
-from selorax_analytics.presentation import _campaign_tables
+from selorax_analytics.presentation import _campaign_tables, _risk_tables
 from selorax_analytics.presentation import _table_rules as rules
 
 #: Environment variable naming the folder where wide frames are written in full.
@@ -138,7 +138,9 @@ def style(
             f"`sa.style` shows a DataFrame or a Series, got {type(frame).__name__}; "
             "pass a result frame such as `sa.segment_summary(rfm)`."
         )
+    raw = frame
     frame = _campaign_tables.readable(frame)  # a campaign report's groups, effects
+    frame = _risk_tables.readable(frame)  # delivery risk's people, areas
     if key_columns is not None:
         _check_columns(frame, key_columns, "key_columns")
     if name is not None:
@@ -146,6 +148,8 @@ def style(
     layout = _layout(frame, key_columns, {"money": money, "share": shares, "count": counts})
     if len(layout.shown.columns) < len(frame.columns):
         layout.notes.insert(0, _hidden_note(frame, layout.shown, name))
+    if frame is not raw and "table" in frame.attrs:
+        layout.notes.append(_condensed_note(raw, frame, name))
     if caption:
         layout.notes.insert(0, (caption, html.escape(caption)))
     styler = Styler(layout.shown, uuid=_uuid(layout, name), cell_ids=False)
@@ -192,7 +196,7 @@ def text_table(
     """
     if frame.empty:
         return "(no rows)"
-    frame = _campaign_tables.readable(frame)
+    frame = _risk_tables.readable(_campaign_tables.readable(frame))
     layout = _layout(frame, list(frame.columns), {"money": money, "share": shares, "count": counts})
     shown = layout.shown
     cells = {
@@ -293,11 +297,23 @@ def _hidden_note(frame: pd.DataFrame, shown: pd.DataFrame, name: str | None) -> 
         f"{len(shown.columns)} of {len(frame.columns)} columns shown to fit the page; "
         f"{len(hidden)} hidden ({listed})."
     )
+    return _full_table(frame, text, _file_stem(frame, name))
+
+
+def _condensed_note(raw: pd.DataFrame, shown: pd.DataFrame, name: str | None) -> tuple[str, str]:
+    """Which of ``raw``'s columns a condensed text frame (risk) leaves out, and where they are."""
+    hidden = [str(c) for c in _risk_tables.HIDDEN if c in raw.columns]
+    text = f"Not shown, to fit the page: {', '.join(hidden)}."
+    stem = name if name is not None else str(shown.attrs["table"])
+    return _full_table(raw, text, _file_stem(raw, stem))
+
+
+def _full_table(frame: pd.DataFrame, text: str, stem: str) -> tuple[str, str]:
+    """``text`` and where the whole frame is: its CSV beside the report's page, or itself."""
     folder = os.environ.get(TABLES_ENV)
     if not folder:
         more = " The full table is the frame itself, every column still in it."
         return text + more, html.escape(text + more)
-    stem = _file_stem(frame, name)
     flat = frame.reset_index() if frame.index.name is not None else frame
     write_file(Path(folder) / f"{stem}.csv", flat.to_csv(index=False).encode(), overwrite=True)
     link = f"tables/{stem}.csv"

@@ -193,3 +193,97 @@ def test_a_store_without_addresses_has_people_but_no_areas():
     person = risk.people.set_index("identity_id").loc[1]
     assert (person["settled"], person["failed"]) == (3, 2)  # as with addresses
     assert pd.isna(person["city"]) and pd.isna(person["area"])
+
+
+# -- what a person reads ------------------------------------------------------------------------
+def hand_risk(*, areas: bool = True) -> sa.DeliveryRisk:
+    """Two people (2 of 5 and 0 of 5 settled orders failed) and one area, numbers set by hand."""
+    nan = float("nan")
+    people = pd.DataFrame(
+        {
+            "identity_id": [7, 12],
+            "city": ["Dhaka", None],
+            "area": ["Mirpur", None],
+            "cod_orders": [6, 1234],
+            "delivered": [3, 5],
+            "refused": [2, 0],
+            "cancelled_after_confirmation": [0, 0],
+            "settled": [5, 5],
+            "failed": [2, 0],
+            "observed_rate": [0.4, 0.0],
+            "risk": [0.3, 0.1],
+            "risk_low": [0.12, 0.02],
+            "risk_high": [0.5, nan],
+            "last_failed_at": pd.to_datetime(["2026-03-01 20:30", None], utc=True),
+            "shipping_lost": [240.0, 0.0],
+        }
+    )
+    people.attrs["interval"] = 0.8
+    area = people.iloc[:1].drop(columns="identity_id").assign(people=1234)
+    area = area[["city", "area", "people", *area.columns[2:-1]]]
+    return sa.DeliveryRisk(
+        people=people,
+        areas=area if areas else area.iloc[:0],
+        people_prior=BetaPrior(1.0, 3.0),
+        areas_prior=BetaPrior(2.0, 8.0),
+        as_of="2026-07-01",
+        interval=0.8,
+    )
+
+
+def test_summary_says_the_store_rate_the_prior_and_the_riskiest_area():
+    risk = hand_risk()
+    # Failed 2 + 0 of settled 5 + 5: 20.0%. Beta(1, 3): worth 1 + 3 = 4 orders, mean 1/4 = 25%;
+    # after one refusal (1 + 1) / (4 + 1) = 40%. Areas prior Beta(2, 8): 2/10 = 20%.
+    assert risk.summary().splitlines() == [
+        "Across the store 20.0% of settled cash-on-delivery orders failed up to 2026-07-01 "
+        "(2 of 10: refused, returned or cancelled after confirmation), placed by 2 people.",
+        "The model treats a new person as if they had about 4 orders of that history, so one "
+        "refusal moves a person's risk from 25% to 40%, not to 100%.",
+        "Of 1 area the riskiest is Mirpur, Dhaka: 30% (80% interval 12% to 50%), against 20% "
+        "for an area with no history.",
+    ]
+    assert str(risk) == risk.summary()
+    assert repr(risk).startswith("<DeliveryRisk as of 2026-07-01: 2 people, 1 area. Across")
+    assert "BetaPrior" not in repr(risk) and "alpha" not in risk.summary()
+    assert risk._repr_html_().count("<p>") == 3
+    assert repr(risk.people_prior) == "BetaPrior(alpha=1.0, beta=3.0)"  # the numbers stay
+
+
+def test_summary_without_areas_says_so():
+    last = hand_risk(areas=False).summary().splitlines()[-1]
+    assert last == "No settled order has an address: there is no risk by area."
+
+
+def test_export_result_names_the_people_the_risk_threshold_left_out(tmp_path):
+    from selorax_analytics.exports.segments import ExportResult
+
+    skipped = pd.DataFrame(
+        {"identity_id": [4], "user_id": [4], "field": ["person"], "value": [None],
+         "reason": ["no valid phone or e-mail"]}
+    )  # fmt: skip
+    result = ExportResult(
+        tmp_path / "c.csv", tmp_path / "c.csv.manifest.json", "Champions", "csv", 1_250,
+        skipped, risk_threshold=0.4, risk_excluded=1_234,
+    )  # fmt: skip
+    assert repr(result) == (
+        "<ExportResult 'Champions' as csv: 1,250 rows in c.csv, 1 people left out for their "
+        "contacts, 1,234 with a cash-on-delivery risk above 40%>"
+    )
+    assert result.summary()["left_out_for_risk"] == "1,234 with a cash-on-delivery risk above 40%"
+    assert "left out for risk</th><td style='text-align:left'>1,234 with" in result._repr_html_()
+    plain = ExportResult(tmp_path / "c.csv", tmp_path / "m", "Champions", "csv", 3, skipped)
+    assert repr(plain).endswith("3 rows in c.csv, 1 people left out>")
+    assert "left_out_for_risk" not in plain.summary()
+
+
+def test_export_result_counts_the_risky_people_its_manifest_counts(demo_risk, tmp_path):
+    customers, orders, risk = demo_risk
+    rfm = sa.rfm_segments(orders, as_of=DEMO_AS_OF)
+    cut = sa.export_segment(
+        rfm, "Hibernating", tmp_path / "cut.csv", customers=customers, risk=risk,
+        exclude_risk_above=0.4,
+    )  # fmt: skip
+    excluded = json.loads(cut.manifest_path.read_text())["delivery_risk"]["excluded_people"]
+    assert cut.risk_excluded == excluded > 0 and cut.risk_threshold == 0.4
+    assert f"{excluded:,} with a cash-on-delivery risk above 40%>" in repr(cut)

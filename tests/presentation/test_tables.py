@@ -402,3 +402,44 @@ def test_text_from_the_store_is_escaped_in_html():
     page = sa.style(frame).to_html()
     assert "<script>" not in page and "<b>x" not in page and "<i>name" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "A &amp; B" in page
+
+
+# --- cash-on-delivery risk's frames ------------------------------------------------------------
+
+
+def test_risk_people_read_as_percentages_counts_and_taka():
+    from tests.analytics.test_delivery_risk import hand_risk
+
+    people = hand_risk().people
+    styler = style(people)
+    # Person 7: 2 of 5 failed, risk 0.3 in 0.12 .. 0.5 (80% interval), twice ৳ 120 lost.
+    # Person 12: no address (blank city and area), 1234 COD orders, no upper end: blank interval.
+    assert cells(styler) == [
+        "7", "Dhaka", "Mirpur", "6", "2 of 5", "30.0%", "12.0% to 50.0%", "৳ 240",
+        "12", "", "", "1,234", "0 of 5", "10.0%", "", "৳ 0",
+    ]  # fmt: skip
+    page = styler.to_html()
+    assert ">80% interval<" in page and ">failed of settled<" in page
+    assert "nan" not in page.lower() and "0.3<" not in page
+    said = caption(styler)
+    assert "Blank city and area: no address" in said and "80% credible interval" in said
+    assert "Not shown, to fit the page: delivered, refused, cancelled_after_confirmation" in said
+    assert people["risk"].tolist() == [0.3, 0.1]  # the frame itself stays numeric
+
+
+def test_risk_areas_fit_the_page_and_the_full_frame_goes_beside_it(tmp_path, monkeypatch):
+    from tests.analytics.test_delivery_risk import hand_risk
+
+    monkeypatch.setenv(TABLES_ENV, str(tmp_path))
+    areas = hand_risk().areas
+    styler = style(areas)
+    assert cells(styler) == [
+        "Dhaka", "Mirpur", "1,234", "6", "2 of 5", "30.0%", "12.0% to 50.0%", "৳ 240"
+    ]  # fmt: skip
+    assert len(re.findall(r"<th[^>]*col_heading", styler.to_html())) == tables.MAX_COLUMNS == 8
+    assert "no address" not in caption(styler)  # every area has one
+    link = '<a href="tables/delivery_risk_areas.csv">'
+    assert link in caption(styler)
+    back = pd.read_csv(tmp_path / "delivery_risk_areas.csv")
+    assert list(back.columns) == list(areas.columns) and back["risk_low"].tolist() == [0.12]
+    assert "person" not in text_table(areas) and "1,234" in text_table(areas)
