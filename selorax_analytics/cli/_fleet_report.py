@@ -1,10 +1,13 @@
-"""``selorax-analytics fleet report``: the page comparing the stores of a fleet dataset.
+"""``selorax-analytics fleet report``: the page comparing the stores of a fleet.
 
-``fleet report --dataset DIR --out OUT [--as-of D] [--scheduler ADDR] [--overwrite]
-[--with-store-reports --fleet FILE]`` computes :func:`~selorax_analytics.fleet.compute.fleet_summary`
-on Dask (an embedded cluster unless ``--scheduler`` or ``SELORAX_DASK_SCHEDULER`` names one) and
-writes ``OUT/index.html`` and ``OUT/fleet_summary.csv``. Exit 1 when a store's figures could not
-be computed (the page is written with the others and says why).
+``fleet report --fleet FILE --out OUT [--dataset DIR]`` first loads the fleet into the dataset
+(default ``fleet-data``) as ``fleet fetch`` does (``--refresh auto``: fresh caches are served
+without a request), then computes :func:`~selorax_analytics.fleet.compute.fleet_summary` over
+the stores that loaded on Dask (an embedded cluster unless ``--scheduler`` or
+``SELORAX_DASK_SCHEDULER`` names one) and writes ``OUT/index.html`` and
+``OUT/fleet_summary.csv``. ``fleet report --dataset DIR --out OUT`` (no ``--fleet``) reports an
+existing dataset without any request. Exit 1 when a store failed to load or its figures could
+not be computed (the page is written with the others and says why), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -15,22 +18,30 @@ from pathlib import Path
 from typing import Any
 
 from selorax_analytics._files import refuse_existing
+from selorax_analytics.cli import _fleet
 from selorax_analytics.cli import _options as options
 
+PROG = "selorax-analytics fleet report"
 
-def add_fleet_report(commands: Any) -> None:
-    """Add ``report`` to the ``fleet`` command of ``commands`` (argparse subparsers)."""
-    fleet = commands.choices["fleet"]
-    actions = next(a for a in fleet._actions if isinstance(a, argparse._SubParsersAction))
+
+def add_report(actions: Any) -> None:
+    """Add ``report`` to ``actions``, the subparsers of the ``fleet`` command."""
     report = actions.add_parser(
-        "report", help="one page comparing the stores of a fleet dataset (Dask)"
+        "report",
+        help="load the fleet, then one page comparing its stores (Dask)",
+        description="Load the fleet file's stores into the dataset (as fleet fetch), then write "
+        "one page comparing them. With --dataset and no --fleet, report an existing dataset "
+        "without any request.",
     )
-    report.add_argument(
-        "--dataset", required=True, type=options.path, metavar="DIR",
-        help="the fleet dataset (fleet fetch --out)",
-    )  # fmt: skip
+    _fleet.fleet_file_option(report, required=False)
     report.add_argument(
         "--out", required=True, type=options.path, metavar="OUT", help="the report's folder"
+    )
+    report.add_argument(
+        "--dataset",
+        type=options.path,
+        metavar="DIR",
+        help=f"the fleet dataset (default with --fleet: {_fleet.DEFAULT_DATASET})",
     )
     report.add_argument("--overwrite", action="store_true", help="replace an earlier page")
     report.add_argument(
@@ -48,40 +59,74 @@ def add_fleet_report(commands: Any) -> None:
         help="also build each store's own report in OUT/stores/<id>/ (about 30 s a store; "
         "needs --fleet for the credentials)",
     )
-    report.add_argument("--fleet", type=options.path, metavar="FILE", help="the fleet file")
+    _fleet.load_options(report)
     report.set_defaults(handler=fleet_report)
 
 
 def fleet_report(args: argparse.Namespace) -> int:
-    """Write the fleet report; 1 if a store's figures are missing, 2 for a usage error."""
+    """Load (with ``--fleet``) and write the fleet report; 1 if a store is missing, 2 for usage."""
     import pandas as pd
 
-    from selorax_analytics.fleet.report import build_fleet_report, build_store_reports
+    from selorax_analytics.fleet.report import build_fleet_report
 
-    if args.with_store_reports and not args.fleet:
-        print(
-            "selorax-analytics fleet report: error: --with-store-reports needs --fleet FILE "
-            "(the stores' credentials)",
-            file=sys.stderr,
-        )
+    problem = _usage_problem(args)
+    if problem:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
     out = Path(args.out)
     refuse_existing([out / "index.html", out / "fleet_summary.csv"], overwrite=args.overwrite)
+    dataset = args.dataset or _fleet.DEFAULT_DATASET
     as_of = args.as_of or pd.Timestamp.now(tz="Asia/Dhaka").strftime("%Y-%m-%d")
-    if args.with_store_reports:
-        from selorax_analytics.fleet.config import read_fleet
-
-        for name, problem in build_store_reports(
-            read_fleet(args.fleet), args.dataset, out, as_of=as_of
-        ).items():
-            print(f"{'ok' if problem is None else 'FAILED':<7} store report {name}"
-                  + ("" if problem is None else f": {problem}"))  # fmt: skip
+    stores, not_loaded = None, {}
+    if args.fleet:
+        loaded = _fleet.run_load(args, dataset)
+        for line in _fleet.summary_lines(loaded):
+            print(line)
+        not_loaded = {o.name: str(o.error) for o in loaded.failed}
+        stores = [int(o.store_id) for o in loaded.outcomes if o.ok]
+        if not stores:
+            print(f"error: no store of {args.fleet} loaded; no page written.", file=sys.stderr)
+            return 1
+        if args.with_store_reports:
+            _store_reports(args, dataset, out, as_of)
     page = build_fleet_report(
-        args.dataset, out, as_of=as_of, scheduler=args.scheduler, overwrite=args.overwrite
+        dataset,
+        out,
+        as_of=as_of,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        stores=stores,
+        not_loaded=not_loaded,
     )
+    return _print_outcome(out, page, as_of, not_loaded)
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    if not args.fleet and not args.dataset:
+        return "give --fleet FILE (load, then report) or --dataset DIR (report a loaded dataset)"
+    if args.with_store_reports and not args.fleet:
+        return "--with-store-reports needs --fleet FILE (the stores' credentials)"
+    return None
+
+
+def _store_reports(args: argparse.Namespace, dataset: str, out: Path, as_of: str) -> None:
+    from selorax_analytics.fleet.config import read_fleet
+    from selorax_analytics.fleet.report import build_store_reports
+
+    reports = build_store_reports(read_fleet(args.fleet), dataset, out, as_of=as_of)
+    for name, problem in reports.items():
+        print(f"{'ok' if problem is None else 'FAILED':<7} store report {name}"
+              + ("" if problem is None else f": {problem}"))  # fmt: skip
+
+
+def _print_outcome(out: Path, page: Path, as_of: str, not_loaded: dict[str, str]) -> int:
+    import pandas as pd
+
     summary = pd.read_csv(out / "fleet_summary.csv", index_col="store_id")
     failed = summary[summary["buyers"].isna()]
     print(f"{len(summary)} stores as of {as_of}: {page}")
     for store_id, row in failed.iterrows():
         print(f"FAILED  store {store_id}: {row['error']}", file=sys.stderr)
-    return 1 if len(failed) else 0
+    for name, error in not_loaded.items():
+        print(f"FAILED  {name} (not loaded, not on the page): {error}", file=sys.stderr)
+    return 1 if len(failed) or not_loaded else 0

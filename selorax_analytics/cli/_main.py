@@ -32,7 +32,6 @@ from selorax_analytics.cli import _options as options
 from selorax_analytics.cli._campaign import add_campaign, add_holdout_options, holdout_options
 from selorax_analytics.cli._client import command_client, load_fresh, store_options
 from selorax_analytics.cli._fleet import add_fleet
-from selorax_analytics.cli._fleet_report import add_fleet_report
 from selorax_analytics.cli._output import emit, table_text
 from selorax_analytics.cli._report import add_notebooks, add_report
 from selorax_analytics.cli._sandbox import add_sandbox
@@ -133,7 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(commands)
     add_notebooks(commands)
     add_fleet(commands)
-    add_fleet_report(commands)
     return parser
 
 

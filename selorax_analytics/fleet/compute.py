@@ -43,6 +43,7 @@ from selorax_analytics.analytics.rfm import DEFAULT_RFM_SEGMENTS, rfm_segments
 from selorax_analytics.exceptions import (
     CacheError,
     ConnectionFailedError,
+    DataError,
     SeloraxError,
     ValidationError,
 )
@@ -66,6 +67,8 @@ SUMMARY_COLUMNS = (
     "guest_conversion",
     "mean_clv",
 )
+#: Fewest repeat buyers (two valid orders or more) a store needs for its mean CLV.
+MIN_REPEAT_BUYERS = 20
 #: The month whose retention the summary shows (offset from the first-order month).
 RETENTION_MONTH = 3
 
@@ -137,14 +140,36 @@ def store_figures(root: str, store_id: int, *, as_of: object) -> dict[str, Any]:
         "mean_clv": np.nan,
         "error": None,
     }
-    try:
-        row["mean_clv"] = float(customer_value(orders, as_of=as_of)["clv"].mean())
-    except SeloraxError as exc:  # e.g. no repeat buyers to fit: the other figures stand
-        row["error"] = f"mean_clv: {_one_line(exc)}"
+    row["mean_clv"], row["error"] = mean_clv(orders, as_of, int((rfm["frequency"] >= 2).sum()))
     shares = rfm["segment"].value_counts(normalize=True, sort=False)
     for name in DEFAULT_RFM_SEGMENTS:
         row[name] = float(shares.get(name, 0.0)) if buyers else np.nan
     return row
+
+
+def mean_clv(orders: pd.DataFrame, as_of: object, repeat_buyers: int) -> tuple[float, str | None]:
+    """Mean one-year :func:`~selorax_analytics.customer_value` of a store, or NaN and why not.
+
+    A store with fewer than :data:`MIN_REPEAT_BUYERS` repeat buyers is not fitted. A fit that
+    runs to a degenerate optimum (the store's customers show no spread in drop-out or in spend
+    per order that the models could measure: common below a few thousand customers) is
+    reported in words; any other refusal as its one line.
+    """
+    if repeat_buyers < MIN_REPEAT_BUYERS:
+        return np.nan, (
+            f"mean CLV: too few repeat buyers to fit ({repeat_buyers}; needs {MIN_REPEAT_BUYERS})"
+        )
+    try:
+        return float(customer_value(orders, as_of=as_of)["clv"].mean()), None
+    except DataError as exc:
+        text = str(exc)
+        if "extreme parameters" not in text:
+            return np.nan, f"mean CLV: {_one_line(exc)}"
+        part = "spend per order" if "Gamma-Gamma" in text else "drop-out"
+        return np.nan, (
+            f"mean CLV: not fitted on {repeat_buyers} repeat buyers (no spread in {part} "
+            "between them to measure)"
+        )
 
 
 def month_retention(table: pd.DataFrame, month: int) -> float:
@@ -276,8 +301,9 @@ def fleet_summary(
         ``guest_conversion`` (share of guests whose first order is 90 days old who opened an
         account within 90 days, :func:`~selorax_analytics.guest_conversion`'s funnel),
         ``mean_clv`` (mean :func:`~selorax_analytics.customer_value` over the buyers, one year),
-        ``error`` (why figures are missing: the whole task's failure, or ``mean_clv: ...``
-        when only the lifetime-value fit failed; ``None`` when all are there), then one column
+        ``error`` (why figures are missing: the whole task's failure, or ``mean CLV: ...``
+        when only the lifetime-value fit could not be made, in words, see :func:`mean_clv`;
+        ``None`` when all are there), then one column
         per segment of :data:`DEFAULT_RFM_SEGMENTS`: its share of the buyers (the segment mix).
         Shares are fractions (0 to 1); a failed store's figures are NaN.
 

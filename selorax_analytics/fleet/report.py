@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,8 @@ def build_fleet_report(
     as_of: object,
     scheduler: str | Client | None = None,
     overwrite: bool = False,
+    stores: Collection[int] | None = None,
+    not_loaded: Mapping[str, str] | None = None,
 ) -> Path:
     """Compute the fleet summary and write the comparison page and its CSV into ``out``.
 
@@ -71,6 +73,10 @@ def build_fleet_report(
         As for :func:`~selorax_analytics.fleet.compute.fleet_summary`.
     overwrite
         Replace an earlier ``index.html`` / ``fleet_summary.csv`` in ``out``.
+    stores
+        The store ids on the page (default: every store of the dataset).
+    not_loaded
+        Store name -> why it did not load (``fleet report --fleet``); listed above the table.
 
     Returns
     -------
@@ -83,11 +89,13 @@ def build_fleet_report(
         ``out/index.html`` or ``out/fleet_summary.csv`` exists and ``overwrite`` is false.
     """
     folder = Path(out)
-    summary = fleet_summary(dataset, as_of=as_of, scheduler=scheduler)
+    summary = fleet_summary(dataset, as_of=as_of, stores=stores, scheduler=scheduler)
     names = {
         int(s["store_id"]): str(s.get("name", "")) for s in read_manifest(Path(dataset))["stores"]
     }
-    page = fleet_page(summary, names, as_of=str(as_of), folder=folder)
+    page = fleet_page(
+        summary, names, as_of=str(as_of), folder=folder, not_loaded=dict(not_loaded or {})
+    )
     csv = summary.assign(name=[names.get(int(i), "") for i in summary.index]).to_csv()
     write_file(folder / "fleet_summary.csv", csv.encode(), overwrite=overwrite)
     return write_file(folder / "index.html", page.encode(), overwrite=overwrite)
@@ -120,8 +128,18 @@ def build_store_reports(
     return done
 
 
-def fleet_page(summary: pd.DataFrame, names: dict[int, str], *, as_of: str, folder: Path) -> str:
-    """The comparison page's HTML for ``summary`` (:func:`fleet_summary`'s frame)."""
+def fleet_page(
+    summary: pd.DataFrame,
+    names: dict[int, str],
+    *,
+    as_of: str,
+    folder: Path,
+    not_loaded: dict[str, str] | None = None,
+) -> str:
+    """The comparison page's HTML for ``summary`` (:func:`fleet_summary`'s frame).
+
+    ``not_loaded`` (store name -> why) lists the fleet's stores that are not on the page.
+    """
     segments = [s for s in DEFAULT_RFM_SEGMENTS if s in summary.columns]
     heads = ["Store", *(h for h, _ in FIGURES.values()), *segments, "Problems"]
     header = "".join(
@@ -137,6 +155,7 @@ def fleet_page(summary: pd.DataFrame, names: dict[int, str], *, as_of: str, fold
         note += f"; {failed} with a problem (last column)"
     return _PAGE.format(
         note=note,
+        missing=_not_loaded(not_loaded or {}),
         header=header,
         rows="\n".join(rows),
         medians=f'<tr class="median"><th>Fleet median</th>{median_cells}<td></td></tr>',
@@ -162,6 +181,15 @@ def _store_row(
     )
 
 
+def _not_loaded(stores: dict[str, str]) -> str:
+    if not stores:
+        return ""
+    items = "".join(
+        f"<li><b>{html.escape(name)}</b>: {html.escape(why)}</li>" for name, why in stores.items()
+    )
+    return f'<div class="missing"><p>Not loaded, so not on the page:</p><ul>{items}</ul></div>'
+
+
 def _cell(value: Any, shown: Callable[[Any], str]) -> str:
     raw = "" if numbers.missing(value) else repr(float(value))
     return f'<td data-sort="{raw}">{html.escape(shown(value))}</td>'
@@ -181,11 +209,13 @@ thead th:hover {{ background: #e4e4e4; }}
 tbody th {{ text-align: left; font-weight: normal; }}
 tr.median {{ font-weight: bold; background: #fff8e0; }}
 td.problem {{ text-align: left; color: #a00; white-space: normal; min-width: 22rem; }}
+div.missing {{ color: #a00; }}
 </style></head>
 <body>
 <h1>Fleet report</h1>
 <p>{note}. Click a header to sort; click again to reverse. Shares of buyers per RFM segment
 after the figures; medians over the stores with a value.</p>
+{missing}
 <table id="fleet">
 <thead><tr>{header}</tr>{medians}</thead>
 <tbody>

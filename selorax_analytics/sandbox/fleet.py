@@ -28,8 +28,8 @@ from selorax_analytics.sandbox.errors import SetupError
 from selorax_analytics.sandbox.generator import generate_store
 
 FLEET_FIRST_STORE_ID = 1001
-FLEET_MIN_CUSTOMERS = 200
-FLEET_MAX_CUSTOMERS = 3_000
+FLEET_MIN_CUSTOMERS = 800
+FLEET_MAX_CUSTOMERS = 6_000
 FLEET_RATE_SCALES = (0.5, 1.0, 1.0, 2.0, 4.0)
 #: The most stores one sandbox serves.
 FLEET_MAX_STORES = 10_000

@@ -9,7 +9,7 @@ from selorax_analytics.sandbox.frames import api_frames
 from selorax_analytics.sandbox.generator import generate_store
 
 AS_OF = "2026-07-01"
-#: store_id -> (people, repeat-rate scale): small stores; the lifetime-value fit fails on 32.
+#: store_id -> (people, repeat-rate scale): small stores; the lifetime-value fit finds no spread on 32 and 33.
 STORES = {31: (300, 1.0), 32: (300, 1.0), 33: (200, 0.5)}
 
 

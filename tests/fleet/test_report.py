@@ -113,3 +113,57 @@ def test_cli_reports_a_failing_store_and_refuses_an_existing_page(tmp_path, clie
     assert "Refusing to overwrite" in capsys.readouterr().err
     assert main([*argv, "--with-store-reports", "--overwrite"]) == 2
     assert "needs --fleet" in capsys.readouterr().err
+
+
+@pytest.fixture
+def two_stores(tmp_path, monkeypatch):
+    """A fleet sandbox of two stores, its fleet file, the second store's token wrong."""
+    from selorax_analytics.sandbox import Sandbox
+
+    server = Sandbox(stores=2)
+    server.start()
+    path = tmp_path / "fleet.toml"
+    for name, token in server.write_fleet_file(path).items():
+        monkeypatch.setenv(name, token)
+    monkeypatch.setenv(server.fleet[1].env_name, "sx_at_notavalidtoken1234")
+    monkeypatch.setenv("SELORAX_CACHE_DIR", str(tmp_path / "cache"))
+    yield server, path
+    server.stop()
+
+
+def test_cli_loads_the_fleet_then_reports_and_a_dataset_alone_needs_no_server(
+    tmp_path, client, capsys, two_stores, monkeypatch
+):
+    server, fleet_file = two_stores
+    good, bad = server.fleet
+    monkeypatch.chdir(tmp_path)  # the dataset goes to the default ./fleet-data
+    argv = ["fleet", "report", "--fleet", str(fleet_file), "--out", "out", "--as-of", AS_OF,
+            "--scheduler", client.scheduler.address, "--no-progress"]  # fmt: skip
+    assert main(argv) == 1  # the wrong token's store failed; the other is on the page
+    captured = capsys.readouterr()
+    assert f"ok      {good.name}" in captured.out and "1 stores as of 2026-07-01" in captured.out
+    assert re.search(
+        rf"FAILED  {bad.name} \(not loaded, not on the page\): Authentication", captured.err
+    )
+    assert "notavalidtoken" not in captured.out + captured.err
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    table = _Table()
+    table.feed(page)
+    assert [r[0][0] for r in table.rows[2:]] == [f"{good.name} ({good.store_id})"]
+    # the sandbox's own rows, counted in SQL
+    customers = server.db.scalar(
+        "SELECT COUNT(*) FROM customers WHERE store_id = ?", [good.store_id]
+    )
+    assert table.rows[2][1][0] == f"{customers:,}"
+    assert "Not loaded, so not on the page" in page and f"<b>{bad.name}</b>" in page
+
+    server.stop()  # from here on no request can be answered
+    monkeypatch.delenv(bad.env_name)
+    dataset = ["fleet", "report", "--dataset", "fleet-data", "--out", "again", "--as-of", AS_OF,
+               "--scheduler", client.scheduler.address]  # fmt: skip
+    assert main(dataset) == 0
+    assert "1 stores as of 2026-07-01" in capsys.readouterr().out
+    assert (tmp_path / "again" / "index.html").is_file()
+
+    assert main(["fleet", "report", "--out", "x"]) == 2
+    assert "give --fleet FILE" in capsys.readouterr().err
