@@ -329,6 +329,7 @@ def _export(args: argparse.Namespace) -> int:
             "rows": r.rows,
             "skipped_people": r.skipped_people,
             "skipped_values": len(r.skipped) - r.skipped_people,
+            **({"left_out_for_risk": r.risk_excluded} if r.risk_threshold is not None else {}),
             "path": str(r.path),
             **({"campaign": str(r.campaign)} if r.campaign else {}),
         }

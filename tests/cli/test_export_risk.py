@@ -57,7 +57,7 @@ def test_exclude_risk_above_leaves_risky_people_out_and_counts_them(
     export = ("export", "--all", "--as-of", AS_OF, "--out")
     code, _, err = _run(monkeypatch, capsys, env, *export, str(tmp_path / "all"))
     assert code == 0, err
-    code, _, err = _run(
+    code, out, err = _run(
         monkeypatch,
         capsys,
         env,
@@ -65,8 +65,10 @@ def test_exclude_risk_above_leaves_risky_people_out_and_counts_them(
         str(tmp_path / "safe"),
         "--exclude-risk-above",
         str(THRESHOLD),
+        "--json",
     )
     assert code == 0, err
+    printed = {row["segment"]: row["left_out_for_risk"] for row in json.loads(out)}
     # Who is risky, from the risk frame and the records' people (not from the export).
     people = sa.delivery_risk(customers, orders, as_of=AS_OF).people
     risky = set(people.loc[people["risk"] > THRESHOLD, "identity_id"])
@@ -83,6 +85,7 @@ def test_exclude_risk_above_leaves_risky_people_out_and_counts_them(
             "excluded_people": len(left),
         }
         assert manifest["counts"]["rows"] == len(kept[name])
+        assert printed[manifest["segment"]] == len(left)  # the command's own table says it too
         total += len(left)
     assert total > 0  # the threshold bites on this store
     plain = json.loads(next((tmp_path / "all").glob("*.manifest.json")).read_text())
