@@ -1,21 +1,25 @@
-"""Benchmark: the fleet summary of N stores, local and sequential against Dask, in one run.
+"""Benchmark: N stores loaded over HTTP and analysed, local and sequential against Dask, in one run.
 
-The stores are the fleet sandbox's (``sandbox --stores N``: seeded sizes and behaviours),
-generated and written as the fleet dataset (``<root>/{customers,orders}/store_id=<id>/``), then
-analysed twice: :func:`~selorax_analytics.fleet.compute.store_figures` store after store in this
-process, and :func:`~selorax_analytics.fleet_summary` on an embedded ``LocalCluster`` (one
-worker process per core, one thread each). Prints the wall times, the time per store, the
-scheduler's overhead per task (N empty tasks through the same cluster) and the peak memory of
-each worker process.
+The stores are the fleet sandbox's (``Sandbox(stores=N)``, ``sandbox --stores N``: seeded sizes
+of 800 to 6,000 people and varied behaviours, about 2,560 people a store on average). They are
+loaded over real HTTP by :func:`~selorax_analytics.load_fleet` into the fleet dataset
+(``<root>/{customers,orders}/store_id=<id>/``, one budget of requests in flight, each store its
+own client; timed, caches off so every row crosses the wire), then analysed twice:
+:func:`~selorax_analytics.fleet.compute.store_figures` store after store in this process, and
+:func:`~selorax_analytics.fleet_summary` on an embedded ``LocalCluster`` (one worker process per
+core, one thread each). Prints the load's wall time and rows a second, the analysis' wall times,
+the time per store, the scheduler's overhead per task (N empty tasks through the same cluster)
+and the peak memory of each worker process.
 
     python bench/bench_fleet.py                 # 200 stores, about 500,000 customers
     python bench/bench_fleet.py --stores 40
-    python bench/bench_fleet.py --smoke         # 6 small stores
+    python bench/bench_fleet.py --smoke         # 3 stores
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -26,36 +30,40 @@ from _common import add_smoke_flag, emit, machine_line
 from distributed import Client, LocalCluster
 
 from selorax_analytics.fleet.compute import default_workers, fleet_summary, store_figures
-from selorax_analytics.fleet.dataset import write_store_frame
-from selorax_analytics.sandbox.fleet import fleet_specs
-from selorax_analytics.sandbox.frames import api_frames
-from selorax_analytics.sandbox.generator import DEMO_AS_OF, generate_store
+from selorax_analytics.fleet.load import FleetLoad, load_fleet
+from selorax_analytics.sandbox import Sandbox
+from selorax_analytics.sandbox.generator import DEMO_AS_OF
 
-#: The fleet sandbox's stores average about 1,000 people; this scale gives 500,000 for 200.
-SCALE = 2.5
+#: Requests in flight across the fleet while loading (the default of load_fleet).
+MAX_IN_FLIGHT = 16
 
 
-def write_fleet(root: Path, stores: int, scale: float) -> int:
-    """Generate the stores and write them as the fleet dataset; the customers written."""
-    people = 0
-    for index, spec in enumerate(fleet_specs(stores, seed=7)):
-        store = generate_store(
-            seed=spec.seed,
-            customers=max(50, round(spec.customers * scale)),
-            store_id=spec.store_id,
-            first_user_id=1 + index * 10_000_000,
-            first_order_id=1 + index * 100_000_000,
-            items=False,
-            rate_scale=spec.rate_scale,
+def load_over_http(root: Path, stores: int) -> tuple[FleetLoad, float]:
+    """Serve ``stores`` fleet stores and load them into ``root``; the load and the setup's seconds."""
+    began = time.perf_counter()
+    server = Sandbox(stores=stores)
+    server.start()
+    setup = time.perf_counter() - began
+    try:
+        fleet_file = root.parent / "fleet.toml"
+        os.environ.update(server.write_fleet_file(fleet_file))
+        result = load_fleet(
+            fleet_file, out=root, max_in_flight=MAX_IN_FLIGHT, progress=False, cache=False
         )
-        customers, orders = api_frames(store)
-        write_store_frame(root, "customers", spec.store_id, customers)
-        write_store_frame(root, "orders", spec.store_id, orders)
-        people += len(customers)
-    return people
+    finally:
+        server.stop()
+    if result.failed:
+        raise SystemExit(f"{len(result.failed)} stores failed to load: {result.failed[0].error}")
+    return result, setup
 
 
 def _peak_rss_mib() -> float:
+    """This process' own peak resident memory (``VmHWM``; ``ru_maxrss`` would carry over the
+    parent's peak into a spawned worker)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -66,19 +74,22 @@ def _noop(index: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=200)
-    parser.add_argument("--scale", type=float, default=SCALE, help="store size multiplier")
     add_smoke_flag(parser)
     args = parser.parse_args()
-    stores, scale = (6, 0.3) if args.smoke else (args.stores, args.scale)
+    stores = 3 if args.smoke else args.stores
     print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        began = time.perf_counter()
-        people = write_fleet(root, stores, scale)
+        root = Path(folder) / "fleet-data"
+        loaded, setup = load_over_http(root, stores)
+        people = sum(o.customers for o in loaded.outcomes)
+        rows = people + sum(o.orders for o in loaded.outcomes)
         print(
-            f"{stores} stores, {people:,} customers written in {time.perf_counter() - began:.1f} s"
+            f"sandbox of {stores} stores generated and started in {setup:.1f} s; "
+            f"{people:,} customers and {rows - people:,} orders loaded over HTTP in "
+            f"{loaded.seconds:.1f} s ({rows / loaded.seconds:,.0f} rows/s, at most "
+            f"{loaded.peak_in_flight} of {loaded.max_in_flight} requests in flight)"
         )
-        ids = sorted(int(p.name.split("=")[1]) for p in (root / "orders").iterdir())
+        ids = sorted(o.store_id for o in loaded.outcomes if o.store_id is not None)
 
         began = time.perf_counter()
         local = {sid: store_figures(str(root), sid, as_of=DEMO_AS_OF) for sid in ids}
@@ -88,7 +99,7 @@ def main() -> None:
         began = time.perf_counter()
         with (
             LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,
         ):
@@ -112,6 +123,9 @@ def main() -> None:
     print(f"dask, {workers} workers: {distributed:.1f} s (+{startup:.1f} s cluster start)")
     print(f"scheduler overhead: {overhead * 1000:.2f} ms a task; same figures: {same}")
     print("peak RSS per worker (MiB): " + ", ".join(f"{v:.0f}" for v in peaks.values()))
+    emit("fleet_sandbox_setup", setup, "s", **size)
+    emit("fleet_load_http", loaded.seconds, "s", **size, rows=rows, in_flight=MAX_IN_FLIGHT)
+    emit("fleet_load_per_store", loaded.seconds / stores, "s", **size)
     emit("fleet_summary_sequential", sequential, "s", **size)
     emit("fleet_summary_dask", distributed, "s", baseline="sequential",
          baseline_value=sequential, **size)  # fmt: skip

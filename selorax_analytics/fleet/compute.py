@@ -159,8 +159,9 @@ def mean_clv(orders: pd.DataFrame, as_of: object, repeat_buyers: int) -> tuple[f
         return np.nan, (
             f"mean CLV: too few repeat buyers to fit ({repeat_buyers}; needs {MIN_REPEAT_BUYERS})"
         )
-    try:
-        return float(customer_value(orders, as_of=as_of)["clv"].mean()), None
+    try:  # numpy's warnings on the way to a refused fit are not the store's problem; the refusal is
+        with np.errstate(all="ignore"):
+            return float(customer_value(orders, as_of=as_of)["clv"].mean()), None
     except DataError as exc:
         text = str(exc)
         if "extreme parameters" not in text:
@@ -402,7 +403,7 @@ def fleet_client(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: 8787 may be another cluster's
                 silence_logs=logging.CRITICAL,  # a failed store is reported, not logged
             ) as cluster,
             Client(cluster) as client,
@@ -413,11 +414,18 @@ def fleet_client(
         yield client
 
 
-def connect_scheduler(address: str) -> Client:
-    """A client on the scheduler at ``address``; one-line errors for a bad or silent address."""
-    from distributed import Client
-    from distributed.comm import parse_address, parse_host_port
+def check_scheduler_address(address: str) -> str:
+    """Refuse a malformed scheduler address (:class:`ValidationError`) before any work.
 
+    Returns where the address came from: ``"scheduler"`` or :data:`SCHEDULER_ENV`.
+    """
+    try:
+        from distributed.comm import parse_address, parse_host_port
+    except ImportError:
+        raise MissingExtraError(
+            "The fleet analytics need Dask; install it with "
+            "`pip install 'selorax-analytics[fleet]'`."
+        ) from None
     source = "scheduler" if address != os.environ.get(SCHEDULER_ENV) else SCHEDULER_ENV
     try:  # checked before a Client exists: a half-made one hangs in its finaliser
         scheme, where = parse_address(address, strict=True)
@@ -428,6 +436,14 @@ def connect_scheduler(address: str) -> Client:
             f"The {source} address {address!r} is not usable ({_one_line(exc)}); give one "
             "like tcp://host:8786."
         ) from None
+    return source
+
+
+def connect_scheduler(address: str) -> Client:
+    """A client on the scheduler at ``address``; one-line errors for a bad or silent address."""
+    from distributed import Client
+
+    source = check_scheduler_address(address)
     try:
         return Client(address, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
     except OSError:

@@ -21,7 +21,7 @@ distributed = pytest.importorskip("distributed")
 def client():
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
@@ -108,6 +108,10 @@ def test_cli_reports_a_failing_store_and_refuses_an_existing_page(tmp_path, clie
     table.feed((out / "index.html").read_text(encoding="utf-8"))
     assert len(table.rows) == 2 + len(STORES)
     assert "CacheError" in table.rows[-1][-1][0] and table.rows[-1][1][0] == ""
+    # listed above the table too, so a narrow window shows it without scrolling sideways
+    page = (out / "index.html").read_text(encoding="utf-8")
+    listed = page[page.index("Problems (also in the last column):") : page.index("<table")]
+    assert "<b>store (33)</b>: CacheError: " in listed
 
     assert main(argv) == 2
     assert "Refusing to overwrite" in capsys.readouterr().err
@@ -156,6 +160,12 @@ def test_cli_loads_the_fleet_then_reports_and_a_dataset_alone_needs_no_server(
     )
     assert table.rows[2][1][0] == f"{customers:,}"
     assert "Not loaded, so not on the page" in page and f"<b>{bad.name}</b>" in page
+
+    # a malformed scheduler address is refused before any store is loaded
+    bad_address = ["fleet", "report", "--fleet", str(fleet_file), "--out", "bad"]
+    assert main([*bad_address, "--scheduler", "nonsense:::"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "'nonsense:::' is not usable" in captured.err
 
     server.stop()  # from here on no request can be answered
     monkeypatch.delenv(bad.env_name)
