@@ -27,6 +27,15 @@ RUNS: dict[str, tuple[list[str], set[str]]] = {
     ),
     "cli": (["bench_cli.py", "--smoke"], {"cli_rfm_warm", "cli_export_warm"}),
     "clv": (["bench_clv.py", "--smoke"], {"fit_bgnbd", "clv_score", "loglik_and_gradient"}),
+    "fleet": (
+        ["bench_fleet.py", "--smoke"],
+        {
+            "fleet_load_http",
+            "fleet_summary_sequential",
+            "fleet_summary_dask",
+            "fleet_task_overhead",
+        },
+    ),
     "loader": (
         ["bench_loader.py", "--smoke"],
         {

@@ -13,6 +13,7 @@ not be computed (the page is written with the others and says why), 2 for a usag
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -67,12 +68,16 @@ def fleet_report(args: argparse.Namespace) -> int:
     """Load (with ``--fleet``) and write the fleet report; 1 if a store is missing, 2 for usage."""
     import pandas as pd
 
+    from selorax_analytics.fleet.compute import SCHEDULER_ENV, check_scheduler_address
     from selorax_analytics.fleet.report import build_fleet_report
 
     problem = _usage_problem(args)
     if problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
+    address = args.scheduler or os.environ.get(SCHEDULER_ENV)
+    if address:  # a malformed address is refused before the fleet is loaded
+        check_scheduler_address(address)
     out = Path(args.out)
     refuse_existing([out / "index.html", out / "fleet_summary.csv"], overwrite=args.overwrite)
     dataset = args.dataset or _fleet.DEFAULT_DATASET

@@ -272,7 +272,8 @@ class _StoreLoader:
             write_store_frame(self.root, "customers", store_id, customers)
             write_store_frame(self.root, "orders", store_id, orders)
         except (SeloraxError, _SameStore) as exc:
-            return StoreOutcome(store.name, seconds=time.monotonic() - began, error=_one_line(exc))
+            error = _one_line(exc, store)
+            return StoreOutcome(store.name, seconds=time.monotonic() - began, error=error)
         with self._lock:
             self.rows += len(customers) + len(orders)
         return StoreOutcome(
@@ -319,9 +320,20 @@ def _entry(outcome: StoreOutcome, fleet: Fleet, loaded_at: str) -> dict[str, Any
     }
 
 
-def _one_line(exc: BaseException) -> str:
-    # the base URL of a fleet's store comes from the fleet file, not the environment
-    text = " ".join(str(exc).split()).replace(
-        "SELORAX_BASE_URL", "the store's base_url in the fleet file"
-    )
+#: A single-store hint -> the fleet file's own key (or variable, filled in from the store).
+_FLEET_HINTS = {
+    "SELORAX_BASE_URL": "the store's base_url in the fleet file",
+    "Set SELORAX_TOKEN (or pass token=)": "Set {token_env} (the store's token_env)",
+    "Check SELORAX_CLIENT_ID and SELORAX_CLIENT_SECRET (or client_id=/client_secret=)": (
+        "Check {client_id_env} and {client_secret_env} (the store's client_id_env and "
+        "client_secret_env)"
+    ),
+}
+
+
+def _one_line(exc: BaseException, store: FleetStore) -> str:
+    # a fleet's store is configured by the fleet file, not the single-store variables
+    text = " ".join(str(exc).split())
+    for single, fleet in _FLEET_HINTS.items():
+        text = text.replace(single, fleet.format(**vars(store)))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

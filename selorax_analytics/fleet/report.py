@@ -155,7 +155,8 @@ def fleet_page(
         note += f"; {failed} with a problem (last column)"
     return _PAGE.format(
         note=note,
-        missing=_not_loaded(not_loaded or {}),
+        missing=_listed("Not loaded, so not on the page:", not_loaded or {})
+        + _listed("Problems (also in the last column):", _problems(summary, names)),
         header=header,
         rows="\n".join(rows),
         medians=f'<tr class="median"><th>Fleet median</th>{median_cells}<td></td></tr>',
@@ -181,13 +182,22 @@ def _store_row(
     )
 
 
-def _not_loaded(stores: dict[str, str]) -> str:
-    if not stores:
+def _problems(summary: pd.DataFrame, names: dict[int, str]) -> dict[str, str]:
+    """Store label -> its problem, for the stores with one."""
+    errors = summary["error"].dropna()
+    return {
+        f"{names.get(sid) or 'store'} ({sid})": str(e)
+        for sid, e in zip(errors.index.astype(int), errors, strict=True)
+    }
+
+
+def _listed(title: str, items: dict[str, str]) -> str:
+    if not items:
         return ""
-    items = "".join(
-        f"<li><b>{html.escape(name)}</b>: {html.escape(why)}</li>" for name, why in stores.items()
+    rows = "".join(
+        f"<li><b>{html.escape(name)}</b>: {html.escape(why)}</li>" for name, why in items.items()
     )
-    return f'<div class="missing"><p>Not loaded, so not on the page:</p><ul>{items}</ul></div>'
+    return f'<div class="missing"><p>{html.escape(title)}</p><ul>{rows}</ul></div>'
 
 
 def _cell(value: Any, shown: Callable[[Any], str]) -> str:

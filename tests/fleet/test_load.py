@@ -89,6 +89,8 @@ def test_a_wrong_credential_fails_its_store_alone(fleet_sandbox, fleet_file, tmp
     error = result.failed[0].error
     assert error.startswith("AuthenticationError: ") and "\n" not in error
     assert "notavalidtoken" not in error
+    # the hint names the store's own variable from the fleet file, not the single-store one
+    assert f"Set {bad.env_name} (the store's token_env)" in error and "SELORAX_TOKEN" not in error
     assert dataset_stores(out) == [s.store_id for s in fleet_sandbox.fleet if s is not bad]
     assert bad.store_id not in [s["store_id"] for s in read_manifest(out)["stores"]]
 
