@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from selorax_analytics.cli._client import load_fresh, store_options
-from selorax_analytics.cli._options import MAX_WINDOW_DAYS, _whole_number
+from selorax_analytics.cli._options import MAX_WINDOW_DAYS, _fraction, _whole_number
 from selorax_analytics.cli._output import emit
 
 #: Largest ``--seed`` (campaign records are JSON; readers keep integers exact up to 2**53).
@@ -17,24 +17,12 @@ MAX_SEED = 2**53 - 1
 
 def share(text: str) -> float:
     """``--holdout``: a share strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; use a share between 0 and 1, such as 0.1")
-    return value
+    return _fraction(text, what="a share", example="0.1")
 
 
 def confidence(text: str) -> float:
     """``--confidence``: a level strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; use a level between 0 and 1, such as 0.95")
-    return value
+    return _fraction(text, what="a level", example="0.95")
 
 
 def seed(text: str) -> int:

@@ -90,12 +90,20 @@ def path(text: str) -> str:
     return text
 
 
-def risk_threshold(text: str) -> float:
+def _fraction(text: str, *, what: str, example: str, ends: bool = False) -> float:
+    """A number between 0 and 1 (``ends``: 0 and 1 allowed), or a usage error naming ``what``."""
     try:
         value = float(text.strip())
     except ValueError:
         value = float("nan")
-    if not 0 <= value <= 1:  # NaN fails too
+    inside = 0 <= value <= 1 if ends else 0 < value < 1  # NaN fails both
+    if not inside:
         shown = text if len(text) <= 40 else text[:37] + "..."
-        raise argparse.ArgumentTypeError(f"got {shown!r}; use a risk between 0 and 1, such as 0.4")
+        raise argparse.ArgumentTypeError(
+            f"got {shown!r}; use {what} between 0 and 1, such as {example}"
+        )
     return value
+
+
+def risk_threshold(text: str) -> float:
+    return _fraction(text, what="a risk", example="0.4", ends=True)
