@@ -8,6 +8,7 @@ share these builds.
 from __future__ import annotations
 
 import os
+import sqlite3
 
 import pandas as pd
 import pytest
@@ -16,6 +17,41 @@ import selorax_analytics as sa
 from selorax_analytics.report import _notebooks
 from selorax_analytics.sandbox import DEMO_TOKEN
 from tests.report._report_helpers import QUICKSTART, next_notebook, write_notebook
+
+#: Order statuses that never count (the platform notes' valid-order rule).
+INVALID = ("cancelled", "returned", "failed")
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_frames):
+    """The demo store's orders (``o``) and customers (``c``) in SQLite, order days in Asia/Dhaka.
+
+    ``v`` is the valid orders of known people: status not cancelled, returned or failed, and a
+    ``user_id``. Days are the UTC timestamp plus six hours (Dhaka keeps no daylight saving).
+    """
+    customers, orders = demo_frames
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE o (user_id INTEGER, status TEXT, day TEXT, total REAL)")
+    con.executemany(
+        "INSERT INTO o VALUES (?, ?, ?, ?)",
+        zip(
+            orders["user_id"].astype("float").tolist(),
+            orders["order_status"].astype("str").tolist(),
+            (orders["created_at"] + pd.Timedelta(hours=6)).dt.strftime("%Y-%m-%d").tolist(),
+            orders["grand_total"].tolist(),
+            strict=True,
+        ),
+    )
+    con.execute("CREATE TABLE c (user_id INTEGER, guest INTEGER)")
+    con.executemany(
+        "INSERT INTO c VALUES (?, ?)",
+        zip(customers["user_id"].astype(int), customers["is_guest"].astype(int), strict=True),
+    )
+    con.execute(
+        f"CREATE VIEW v AS SELECT * FROM o WHERE status NOT IN {INVALID} AND user_id IS NOT NULL"
+    )
+    yield con
+    con.close()
 
 
 @pytest.fixture(scope="session")

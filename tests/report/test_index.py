@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import re
-import sqlite3
 from html import unescape
 
 import pandas as pd
@@ -20,62 +19,35 @@ from selorax_analytics.report import _index, _summary
 from selorax_analytics.report._pages import index_page
 from selorax_analytics.sandbox import DEMO_AS_OF
 
-INVALID = ("cancelled", "returned", "failed")
 
-
-@pytest.fixture(scope="module")
-def db(demo_frames):
-    """The demo store's orders and customers in SQLite, order days in Asia/Dhaka (UTC+6)."""
-    customers, orders = demo_frames
-    con = sqlite3.connect(":memory:")
-    con.execute("CREATE TABLE o (user_id INTEGER, status TEXT, day TEXT, total REAL)")
-    con.executemany(
-        "INSERT INTO o VALUES (?, ?, ?, ?)",
-        zip(
-            orders["user_id"].astype("float").tolist(),
-            orders["order_status"].astype("str").tolist(),
-            (orders["created_at"] + pd.Timedelta(hours=6)).dt.strftime("%Y-%m-%d").tolist(),
-            orders["grand_total"].tolist(),
-            strict=True,
-        ),
-    )
-    con.execute("CREATE TABLE c (user_id INTEGER, guest INTEGER)")
-    con.executemany(
-        "INSERT INTO c VALUES (?, ?)",
-        zip(customers["user_id"].astype(int), customers["is_guest"].astype(int), strict=True),
-    )
-    con.execute(
-        f"CREATE VIEW v AS SELECT * FROM o WHERE status NOT IN {INVALID} AND user_id IS NOT NULL"
-    )
-    yield con
-    con.close()
-
-
-def _one(db, sql: str, *args: object) -> float:
-    return db.execute(sql, args).fetchone()[0]
+def _one(demo_db, sql: str, *args: object) -> float:
+    return demo_db.execute(sql, args).fetchone()[0]
 
 
 @pytest.mark.parametrize("as_of", [DEMO_AS_OF, "2026-03-15"])
-def test_headline_figures_agree_with_sql(db, demo_frames, as_of):
+def test_headline_figures_agree_with_sql(demo_db, demo_frames, as_of):
     customers, orders = demo_frames
     rfm = sa.rfm_segments(orders, as_of=as_of)
     head = _summary.headline_figures(customers, orders, rfm, as_of=as_of)
 
     window = "SELECT COALESCE(SUM(total), 0), COUNT(*) FROM v WHERE day BETWEEN date(?, ?) AND date(?, ?)"
-    last, n_last = db.execute(window, (as_of, "-29 days", as_of, "0 days")).fetchone()
-    before, n_before = db.execute(window, (as_of, "-59 days", as_of, "-30 days")).fetchone()
+    last, n_last = demo_db.execute(window, (as_of, "-29 days", as_of, "0 days")).fetchone()
+    before, n_before = demo_db.execute(window, (as_of, "-59 days", as_of, "-30 days")).fetchone()
     per_buyer = (
         "SELECT v.user_id, COUNT(*) AS n, MAX(day) AS last, MAX(c.guest) AS guest "
         "FROM v JOIN c ON c.user_id = v.user_id WHERE day <= ? GROUP BY v.user_id"
     )
-    buyers = _one(db, f"SELECT COUNT(*) FROM ({per_buyer})", as_of)
-    repeat = _one(db, f"SELECT COUNT(*) FROM ({per_buyer}) WHERE n >= 2", as_of)
-    guests = _one(db, f"SELECT SUM(guest) FROM ({per_buyer})", as_of)
+    buyers = _one(demo_db, f"SELECT COUNT(*) FROM ({per_buyer})", as_of)
+    repeat = _one(demo_db, f"SELECT COUNT(*) FROM ({per_buyer}) WHERE n >= 2", as_of)
+    guests = _one(demo_db, f"SELECT SUM(guest) FROM ({per_buyer})", as_of)
     active = _one(
-        db, f"SELECT COUNT(*) FROM ({per_buyer}) WHERE last >= date(?, '-89 days')", as_of, as_of
+        demo_db,
+        f"SELECT COUNT(*) FROM ({per_buyer}) WHERE last >= date(?, '-89 days')",
+        as_of,
+        as_of,
     )
 
-    assert head["customers"] == _one(db, "SELECT COUNT(*) FROM c") == len(customers)
+    assert head["customers"] == _one(demo_db, "SELECT COUNT(*) FROM c") == len(customers)
     assert head["buyers"] == buyers
     assert head["revenue_last_30_days"] == pytest.approx(last, abs=0.01)
     assert head["orders_last_30_days"] == n_last > 0
@@ -136,10 +108,10 @@ def test_headline_figures_of_a_tiny_store_by_hand():
     }
 
 
-def test_revenue_by_month_agrees_with_sql_and_marks_the_running_month(db, demo_frames):
+def test_revenue_by_month_agrees_with_sql_and_marks_the_running_month(demo_db, demo_frames):
     _, orders = demo_frames
     monthly = _summary.monthly_revenue(orders, as_of=DEMO_AS_OF)
-    rows = db.execute(
+    rows = demo_db.execute(
         "SELECT substr(day, 1, 7), SUM(total) FROM v WHERE day <= ? GROUP BY 1 ORDER BY 1",
         (DEMO_AS_OF,),
     ).fetchall()
@@ -330,7 +302,7 @@ def test_every_number_on_the_index_follows_the_display_rules(page):
     assert "৳ " in text and "৳" not in re.sub(r"৳ \d{1,3}(,\d{3})*", "", text)  # whole taka
 
 
-def test_the_segment_table_shows_people_and_reach_per_channel(page, summary, db):
+def test_the_segment_table_shows_people_and_reach_per_channel(page, summary, demo_db):
     table = re.search(r"<table><tr><th>segment</th>(.*?)</table>", page, re.S).group(1)
     heads = re.findall(r"<th>([^<]*)</th>", table)
     assert heads == ["buyers (records)", "share", "revenue", "revenue share", "people",
@@ -341,7 +313,7 @@ def test_the_segment_table_shows_people_and_reach_per_channel(page, summary, db)
     assert cells[0] == f"{summary['segments']['Hibernating']['customers']:,}"
     assert cells[4:] == [f"{hib[c]:,}" for c in ("people", "sms", "email", "meta", "google")]
     # The total row: every buyer record with a valid order up to the as-of day, counted in SQL.
-    buyers = _one(db, "SELECT COUNT(DISTINCT user_id) FROM v WHERE day <= ?", DEMO_AS_OF)
+    buyers = _one(demo_db, "SELECT COUNT(DISTINCT user_id) FROM v WHERE day <= ?", DEMO_AS_OF)
     total = f'<tr class="total"><td>all</td><td>{buyers:,}</td><td>100.0%</td>'
     assert total in table
 

@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import re
-import sqlite3
 import stat
 from html import unescape
 from pathlib import Path
@@ -24,8 +23,8 @@ from selorax_analytics.sandbox import DEMO_AS_OF, DEMO_TOKEN
 from tests.report._report_helpers import QUICKSTART, QUICKSTART_ANCHOR, write_notebook
 
 # ``report_run`` and ``built`` (the folder report of the quickstart and a small second page)
-# are in conftest.py, shared with the single-file and browser tests.
-INVALID = ("cancelled", "returned", "failed")
+# are in conftest.py, shared with the single-file and browser tests; so is ``demo_db``, the
+# demo store in SQLite that the index's tests also count against.
 
 
 @pytest.fixture(scope="module")
@@ -34,26 +33,11 @@ def summary(built):
 
 
 @pytest.fixture(scope="module")
-def first_orders(demo_frames):
-    """Each buyer's first valid order day (Asia/Dhaka, UTC+6), computed in SQLite."""
-    _, orders = demo_frames
-    con = sqlite3.connect(":memory:")
-    con.execute("CREATE TABLE o (user_id INTEGER, status TEXT, day TEXT)")
-    con.executemany(
-        "INSERT INTO o VALUES (?, ?, ?)",
-        zip(
-            orders["user_id"].astype("float").tolist(),
-            orders["order_status"].astype("str").tolist(),
-            (orders["created_at"] + pd.Timedelta(hours=6)).dt.strftime("%Y-%m-%d").tolist(),
-            strict=True,
-        ),
-    )
-    rows = con.execute(
-        f"SELECT user_id, MIN(day) FROM o WHERE status NOT IN {INVALID} AND user_id IS NOT NULL "
-        "AND day <= ? GROUP BY user_id",
-        (DEMO_AS_OF,),
+def first_orders(demo_db):
+    """Each buyer's first valid order day (Asia/Dhaka), computed in SQLite."""
+    rows = demo_db.execute(
+        "SELECT user_id, MIN(day) FROM v WHERE day <= ? GROUP BY user_id", (DEMO_AS_OF,)
     ).fetchall()
-    con.close()
     return dict(rows)
 
 
