@@ -24,6 +24,7 @@ from selorax_analytics import (
 )
 from selorax_analytics.exports._contacts import guard_cell, meta_text, normalise_email
 from selorax_analytics.loading._typing import coerce_customers
+from tests.exports._records import customer_record
 
 KNOWN_EMAIL_SHA256 = "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
 HOSTILE = '=HYPERLINK("http://evil.example","click")'
@@ -33,40 +34,23 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _customer(user_id, name, phone, email=None, city="Dhaka", guest=0, updated="2026-01-01"):
-    address = None if city is None else {"address": "House 1", "city": city, "area": "Gulshan"}
-    return {
-        "user_id": user_id,
-        "store_id": 22,
-        "name": name,
-        "email": email,
-        "phone": phone,
-        "address_json": address,
-        "is_guest": guest,
-        "created_at": "2025-01-01T00:00:00Z",
-        "updated_at": f"{updated}T00:00:00Z",
-        "total_orders": 1,
-        "total_spent": 100,
-    }
-
-
 @pytest.fixture
 def customers():
     return coerce_customers(
         pd.DataFrame(
             [
-                _customer(1, "Rahim Karim Hasan", "01712345678", " Test@Example.COM "),
+                customer_record(1, "Rahim Karim Hasan", "01712345678", " Test@Example.COM "),
                 # The same person's older guest record, phone written differently.
-                _customer(
+                customer_record(
                     2, "Rahim Karim", "+880 1712-345678", None, guest=1, updated="2025-02-01"
                 ),
-                _customer(3, HOSTILE, "017 1111 2222", "evil@example.com", city="@Khulna"),
-                _customer(4, "Nobody Reachable", "12345", "bad@", city=None),
-                _customer(5, "Sadia Islam", "0171234567", "sadia@example.com"),
-                _customer(6, "Tom Smith", "+44 20 7183 8750", None, city="London"),
-                _customer(7, "Other Segment", "01999999999", "other@example.com"),
-                _customer(9, "-2+3", "01811112222", None),
-                _customer(10, "\x01=cmd\rX", "01811113333", None),
+                customer_record(3, HOSTILE, "017 1111 2222", "evil@example.com", city="@Khulna"),
+                customer_record(4, "Nobody Reachable", "12345", "bad@", city=None),
+                customer_record(5, "Sadia Islam", "0171234567", "sadia@example.com"),
+                customer_record(6, "Tom Smith", "+44 20 7183 8750", None, city="London"),
+                customer_record(7, "Other Segment", "01999999999", "other@example.com"),
+                customer_record(9, "-2+3", "01811112222", None),
+                customer_record(10, "\x01=cmd\rX", "01811113333", None),
             ]
         )
     )
@@ -437,7 +421,7 @@ def _frames_of(people: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_meta_keeps_bengali_vowel_signs_and_virama(tmp_path):
     people = [
-        _customer(i + 1, name, f"0171100000{i}", f"p{i}@example.com", city=city)
+        customer_record(i + 1, name, f"0171100000{i}", f"p{i}@example.com", city=city)
         for i, (name, city, *_) in enumerate(BENGALI)
     ]
     rfm, customers = _frames_of(people)
@@ -459,7 +443,7 @@ FORMULA_LIKE_EMAILS = ["-sales@example.com", "+promo@example.com", "=eq@example.
 
 def _formula_like_people(tmp_path):
     people = [
-        _customer(i + 1, f"Person {i}", f"0171100001{i}", email)
+        customer_record(i + 1, f"Person {i}", f"0171100001{i}", email)
         for i, email in enumerate(FORMULA_LIKE_EMAILS)
     ]
     return _frames_of(people)

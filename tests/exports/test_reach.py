@@ -15,24 +15,9 @@ from selorax_analytics import (
     segment_reach,
 )
 from selorax_analytics.loading._typing import coerce_customers
+from tests.exports._records import customer_record
 
 NO_EMAIL = "no valid e-mail address (Mailchimp needs one)"
-
-
-def _customer(user_id, phone, email, guest=0, updated="2026-01-01"):
-    return {
-        "user_id": user_id,
-        "store_id": 22,
-        "name": f"Person {user_id}",
-        "email": email,
-        "phone": phone,
-        "address_json": {"address": "House 1", "city": "Dhaka", "area": "Gulshan"},
-        "is_guest": guest,
-        "created_at": "2025-01-01T00:00:00Z",
-        "updated_at": f"{updated}T00:00:00Z",
-        "total_orders": 1,
-        "total_spent": 100,
-    }
 
 
 @pytest.fixture
@@ -40,13 +25,17 @@ def customers():
     return coerce_customers(
         pd.DataFrame(
             [
-                _customer(1, "01712345678", "a@example.com"),
+                customer_record(1, "Person 1", "01712345678", "a@example.com"),
                 # user 1's older guest record: the same phone, written differently
-                _customer(2, "+880 1712-345678", None, guest=1, updated="2025-02-01"),
-                _customer(3, "12345", "b@example.com"),  # invalid phone, valid e-mail
-                _customer(4, "+44 20 7183 8750", None),  # a UK phone: no SMS here
-                _customer(5, None, "bad@"),  # nothing usable
-                _customer(6, "01811112222", None),
+                customer_record(
+                    2, "Person 2", "+880 1712-345678", None, guest=1, updated="2025-02-01"
+                ),
+                customer_record(
+                    3, "Person 3", "12345", "b@example.com"
+                ),  # invalid phone, valid e-mail
+                customer_record(4, "Person 4", "+44 20 7183 8750", None),  # a UK phone: no SMS here
+                customer_record(5, "Person 5", None, "bad@"),  # nothing usable
+                customer_record(6, "Person 6", "01811112222", None),
             ]
         )
     )
