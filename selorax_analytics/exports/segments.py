@@ -31,22 +31,19 @@ is a valid address, and ``'-sales@...`` would be another one).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import pandas as pd
 
 from selorax_analytics._files import refuse_existing, write_file
-from selorax_analytics._version import __version__
 from selorax_analytics.exceptions import DataError, OutputExistsError
-from selorax_analytics.exports import _contacts, _holdout, _risk
+from selorax_analytics.exports import _contacts, _holdout, _risk, _writing
 from selorax_analytics.exports._contacts import Row, guard_cell
 
 ExportFormat = Literal["csv", "xlsx", "sms", "meta", "google", "mailchimp"]
@@ -274,7 +271,7 @@ def export_segment(
 def _paths(target: Path, draw: tuple[float, int] | None) -> list[Path]:
     """The files one export writes: the file, its manifest and, with a hold-out, its record."""
     record = [_holdout.record_path(target)] if draw else []
-    return [target, _manifest_path(target), *record]
+    return [target, _writing.manifest_path(target), *record]
 
 
 def _export(
@@ -299,7 +296,7 @@ def _export(
         held = _holdout.draw_holdout(strata, *draw)
         record = _holdout.campaign_record(
             linked=linked, cells=strata, held=held, segment=segment, format=format, file=target,
-            as_of=_manifest_day(rfm.attrs.get("as_of")), holdout=draw[0], seed=draw[1],
+            as_of=_writing.manifest_day(rfm.attrs.get("as_of")), holdout=draw[0], seed=draw[1],
         )  # fmt: skip
         sent = ok & ~people["identity_id"].isin(held)
     left_out = people.loc[~ok]
@@ -319,9 +316,11 @@ def _export(
     cells = [
         [v if c in raw else guard_cell(v) for c, v in zip(header, r, strict=True)] for r in rows
     ]
-    writer = _write_xlsx if format == "xlsx" else _write_csv
+    writer = _writing.write_xlsx if format == "xlsx" else _writing.write_csv
     write_file(target, lambda f: writer(f, header, cells, segment), overwrite=overwrite)
-    manifest = _manifest(rfm, segment, format, target, len(rows), len(people), skipped, region)
+    manifest = _writing.manifest(
+        rfm, segment, format, target, len(rows), len(people), skipped, region
+    )
     if record is not None:
         held_out = int((ok & ~sent).sum())
         manifest["campaign"] = {"record": _holdout.record_path(target).name, "held_out": held_out}
@@ -329,11 +328,18 @@ def _export(
     if risk_note is not None:
         manifest["delivery_risk"] = risk_note
     text = json.dumps(manifest, indent=2).encode() + b"\n"
-    write_file(_manifest_path(target), text, overwrite=overwrite)
+    write_file(_writing.manifest_path(target), text, overwrite=overwrite)
     campaign = _holdout.record_path(target) if record is not None else None
     risky = (excluded.threshold, in_segment - len(people)) if excluded else (None, 0)
     return ExportResult(
-        target, _manifest_path(target), segment, format, len(rows), skipped, campaign, *risky
+        target,
+        _writing.manifest_path(target),
+        segment,
+        format,
+        len(rows),
+        skipped,
+        campaign,
+        *risky,
     )
 
 
@@ -390,89 +396,4 @@ def export_segments(
     return {
         s: _export(linked, rfm, s, t, format, region, overwrite, draw, excluded)
         for s, t in targets.items()
-    }
-
-
-def _manifest_path(path: Path) -> Path:
-    return path.with_name(path.name + ".manifest.json")
-
-
-def _write_csv(path: Path, header: Sequence[str], rows: list[Row], _: str) -> None:
-    import csv
-
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def _write_xlsx(path: Path, header: Sequence[str], rows: list[Row], segment: str) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    title = re.sub(r"[\[\]:*?/\\']", " ", segment).strip()[:31] or "segment"
-    sheet = book.create_sheet(title)
-    sheet.append(list(header))
-    for row in rows:
-        # XML stores a carriage return as a line feed; say so rather than let it change.
-        sheet.append([_xlsx_text(v) for v in row])
-    book.save(path)
-
-
-def _xlsx_text(value: object) -> object:
-    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _manifest_day(as_of: object) -> str | None:
-    """``rfm.attrs["as_of"]`` for the manifest: ISO 8601, or as it was set when it is not a date."""
-    from selorax_analytics._dates import NotADateError, parse
-
-    if as_of is None:
-        return None
-    try:
-        return parse(as_of).isoformat()
-    except NotADateError:
-        return str(as_of)
-
-
-def _manifest(
-    rfm: pd.DataFrame,
-    segment: str,
-    format: str,
-    path: Path,
-    rows: int,
-    people: int,
-    skipped: pd.DataFrame,
-    region: str,
-) -> dict[str, object]:
-    """What was exported, with counts only: no contact detail and no credential."""
-    as_of = rfm.attrs.get("as_of")
-    reasons = skipped.groupby(["field", "reason"]).size().reset_index(name="n")
-    return {
-        "file": path.name,
-        "segment": segment,
-        "format": format,
-        "as_of": _manifest_day(as_of),
-        "region": region,
-        "counts": {
-            "people": people,
-            "rows": rows,
-            "skipped_people": int((skipped["field"] == "person").sum()),
-            "skipped_values": int((skipped["field"] != "person").sum()),
-            "skipped_by_reason": {
-                f"{f}: {r}": int(n)
-                for f, r, n in zip(reasons["field"], reasons["reason"], reasons["n"], strict=True)
-            },
-        },
-        "sha256": _file_sha256(path),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "package_version": __version__,
     }
