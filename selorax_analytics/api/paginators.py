@@ -22,7 +22,8 @@ beyond the documentation is not trusted:
 
 A walk that cannot be made consistent raises :class:`IncompleteLoadError` naming what happened.
 
-What the walk leans on is beside it: the checks of pages and rows in
+What the walk leans on is beside it: one page's answer read in :mod:`~selorax_analytics.api._page`
+(:class:`Page`, also imported from here), the checks of pages and rows in
 :mod:`~selorax_analytics.api._pagecheck`, and running pages concurrently, the
 :class:`WalkReport` and the messages of a repair or a failure in
 :mod:`~selorax_analytics.api._walkparts`.
@@ -34,11 +35,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
+from selorax_analytics.api._page import Page
 from selorax_analytics.api._pagecheck import (
     Anchor,
     Changes,
@@ -59,7 +60,7 @@ from selorax_analytics.api._walkparts import (
     log_repair,
     run_concurrently,
 )
-from selorax_analytics.exceptions import ApiError, IncompleteLoadError
+from selorax_analytics.exceptions import IncompleteLoadError
 
 MAX_PAGE_SIZE = 250
 #: Rounds of re-reading moved pages before a walk is declared incomplete.
@@ -77,55 +78,6 @@ CREATION_MARGIN = pd.Timedelta(seconds=5)
 START_KEY = "walk:start"
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list endpoint: its rows and the ``total`` the server reported.
-
-    ``total_known`` is false when the answer carried no ``total`` (``total`` is then the page's
-    row count).
-    """
-
-    records: list[dict[str, Any]]
-    page: int
-    limit: int
-    total: int
-    served_at: pd.Timestamp | None = None
-    total_known: bool = True
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any], page: int, limit: int) -> Page:
-        """The page in a decoded list answer; :class:`ApiError` if it is not one.
-
-        ``body["_served_at"]`` is the answer's ``Date`` as the client read it (an aware
-        datetime, or absent when missing or unreadable); ``served_at`` is it in UTC.
-        """
-        paging = body.get("pagination") or {}
-        data = body.get("data")
-        if data is None and "pagination" in body:  # "data": null on an empty page
-            data = []
-        if not isinstance(data, list) or not isinstance(paging, dict):
-            got = f"keys {sorted(body)}" if body else "an empty object"
-            raise ApiError(
-                f"A list page (page {page}) was not the documented answer: `data` must be a "
-                f"list and `pagination` an object; got {got}. The API or a proxy in between "
-                "answered something else: check SELORAX_BASE_URL and try again."
-            )
-        known = paging.get("total") is not None
-        try:
-            total = int(paging["total"]) if known else len(data)
-            number = int(paging.get("page", page))
-        except (TypeError, ValueError, OverflowError):
-            raise ApiError(
-                f"A list page (page {page}) had `pagination` {paging!r:.200}; `total` and "
-                "`page` must be whole numbers. The API answered something unexpected; try again."
-            ) from None
-        stamp = body.get("_served_at")
-        served = None
-        if stamp is not None and getattr(stamp, "tzinfo", None) is not None:
-            served = pd.Timestamp(stamp).tz_convert("UTC")
-        return cls(list(data), number, limit, total, served, total_known=known)
 
 
 class Journal(Protocol):
