@@ -97,23 +97,13 @@ def test_a_body_without_a_record_is_refused(store):
 
 def test_the_public_helper_asks_the_demo_store_and_refuses_a_real_one(store, tmp_path):
     server, client, result, _ = store
-    before = httpx.get(
-        server.base_url + "/api/apps/v1/orders",
-        headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
-        params={"limit": 1},
-        timeout=30,
-    ).json()
+    before = _order_count(server)
     made = sa.simulate_campaign_response(client, result.campaign, target_rate=0.05,
                                          holdout_rate=0.05, days=5, seed=4)  # fmt: skip
-    after = httpx.get(
-        server.base_url + "/api/apps/v1/orders",
-        headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
-        params={"limit": 1},
-        timeout=30,
-    ).json()
+    after = _order_count(server)
     created = made["target"]["orders"] + made["holdout"]["orders"]
     assert created > 0
-    assert _total(after) - _total(before) == created
+    assert after - before == created
     real = sa.Client("https://api.selorax.io", token="sx_at_notarealtoken0000")
     with pytest.raises(sa.DataError, match="Only the demo store can simulate"):
         sa.simulate_campaign_response(real, result.campaign, target_rate=0.1, holdout_rate=0.1)
@@ -125,5 +115,12 @@ def test_the_public_helper_asks_the_demo_store_and_refuses_a_real_one(store, tmp
                                       holdout_rate=0.1)  # fmt: skip
 
 
-def _total(page: dict) -> int:
+def _order_count(server) -> int:
+    """The store's order count as the orders list reports it (``pagination.total``)."""
+    page = httpx.get(
+        server.base_url + "/api/apps/v1/orders",
+        headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+        params={"limit": 1},
+        timeout=30,
+    ).json()
     return int(page["pagination"]["total"])
