@@ -9,6 +9,7 @@ import numpy as np
 from selorax_analytics.analytics._frames import check_option
 from selorax_analytics.analytics.delivery_risk import DeliveryRisk
 from selorax_analytics.exceptions import DataError
+from selorax_analytics.presentation._axes import axes, legend_outside
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -58,10 +59,7 @@ def plot_delivery_risk(
             f"`risk` must be what sa.delivery_risk returned, got {type(risk).__name__}."
         )
     check_option(view, RISK_VIEWS, name="view")
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.gca()
+    ax = axes(ax)
     if view == "areas":
         _areas(risk, top, ax)
     else:
@@ -70,7 +68,7 @@ def plot_delivery_risk(
         ax.axvline(
             100 * threshold, color="#b00020", linestyle=":", label=f"threshold {threshold:.0%}"
         )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    legend_outside(ax, frameon=False)
     return ax
 
 

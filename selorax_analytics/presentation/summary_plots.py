@@ -15,20 +15,13 @@ import pandas as pd
 from selorax_analytics.analytics._frames import check_columns
 from selorax_analytics.exceptions import DataError
 from selorax_analytics.presentation import numbers
+from selorax_analytics.presentation._axes import axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 #: Colours: a full month / share of people, and the running month / share of revenue.
 _BLUE, _ORANGE, _GREY = "#3b6ea5", "#e07b39", "#9aa5b1"
-
-
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    return plt.gca()
 
 
 def _legend_above(ax: Axes, ncol: int) -> None:
@@ -58,7 +51,7 @@ def plot_monthly_revenue(
     values = pd.Series(revenue, dtype="float64")
     if values.empty:
         raise DataError("`revenue` has no months to plot; pass at least one month's revenue.")
-    ax = _axes(ax)
+    ax = axes(ax)
     months = [str(m) for m in values.index]
     running = [m == partial_month for m in months]
     x = range(len(months))
@@ -113,7 +106,7 @@ def plot_segment_shares(segments: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     rows = segments.loc[segments["customers"] > 0].iloc[::-1]
     if rows.empty:
         raise DataError("`segments` has no segment with customers; nothing to plot.")
-    ax = _axes(ax)
+    ax = axes(ax)
     y = range(len(rows))
     height = 0.4
     people = rows["customer_share"].to_numpy(dtype="float64") * 100
