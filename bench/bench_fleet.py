@@ -38,8 +38,11 @@ from selorax_analytics.sandbox.generator import DEMO_AS_OF
 MAX_IN_FLIGHT = 16
 
 
-def load_over_http(root: Path, stores: int) -> tuple[FleetLoad, float]:
-    """Serve ``stores`` fleet stores and load them into ``root``; the load and the setup's seconds."""
+def load_over_http(root: Path, stores: int) -> tuple[FleetLoad, float, int]:
+    """Serve ``stores`` fleet stores and load them into ``root``.
+
+    Returns the load, the sandbox's setup seconds and the requests the sandbox answered.
+    """
     began = time.perf_counter()
     server = Sandbox(stores=stores)
     server.start()
@@ -50,11 +53,12 @@ def load_over_http(root: Path, stores: int) -> tuple[FleetLoad, float]:
         result = load_fleet(
             fleet_file, out=root, max_in_flight=MAX_IN_FLIGHT, progress=False, cache=False
         )
+        requests = sum(server.request_counts().values())
     finally:
         server.stop()
     if result.failed:
         raise SystemExit(f"{len(result.failed)} stores failed to load: {result.failed[0].error}")
-    return result, setup
+    return result, setup, requests
 
 
 def _peak_rss_mib() -> float:
@@ -80,13 +84,14 @@ def main() -> None:
     print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "fleet-data"
-        loaded, setup = load_over_http(root, stores)
+        loaded, setup, requests = load_over_http(root, stores)
         people = sum(o.customers for o in loaded.outcomes)
         rows = people + sum(o.orders for o in loaded.outcomes)
         print(
             f"sandbox of {stores} stores generated and started in {setup:.1f} s; "
             f"{people:,} customers and {rows - people:,} orders loaded over HTTP in "
-            f"{loaded.seconds:.1f} s ({rows / loaded.seconds:,.0f} rows/s, at most "
+            f"{loaded.seconds:.1f} s ({rows / loaded.seconds:,.0f} rows/s, {requests:,} requests, "
+            f"{requests / loaded.seconds:,.0f} a second, at most "
             f"{loaded.peak_in_flight} of {loaded.max_in_flight} requests in flight)"
         )
         ids = sorted(o.store_id for o in loaded.outcomes if o.store_id is not None)
@@ -123,8 +128,13 @@ def main() -> None:
     print(f"dask, {workers} workers: {distributed:.1f} s (+{startup:.1f} s cluster start)")
     print(f"scheduler overhead: {overhead * 1000:.2f} ms a task; same figures: {same}")
     print("peak RSS per worker (MiB): " + ", ".join(f"{v:.0f}" for v in peaks.values()))
+    no_clv = summary["error"].dropna()
+    print(f"stores without a mean CLV: {len(no_clv)} of {stores}")
+    for reason, count in no_clv.str.replace(r"\d+", "N", regex=True).value_counts().items():
+        print(f"  {count:>4}  {reason}")
     emit("fleet_sandbox_setup", setup, "s", **size)
-    emit("fleet_load_http", loaded.seconds, "s", **size, rows=rows, in_flight=MAX_IN_FLIGHT)
+    emit("fleet_load_http", loaded.seconds, "s", **size, rows=rows, requests=requests,
+         in_flight=MAX_IN_FLIGHT)  # fmt: skip
     emit("fleet_load_per_store", loaded.seconds / stores, "s", **size)
     emit("fleet_summary_sequential", sequential, "s", **size)
     emit("fleet_summary_dask", distributed, "s", baseline="sequential",
@@ -132,6 +142,7 @@ def main() -> None:
     emit("fleet_time_per_store", sequential / stores, "s", **size)
     emit("fleet_cluster_start", startup, "s", **size)
     emit("fleet_task_overhead", overhead, "s", **size)
+    emit("fleet_stores_without_clv", len(no_clv), "stores", **size)
     emit("fleet_worker_peak_rss", max(peaks.values()), "MiB", **size)
     if not same:
         raise SystemExit("the Dask figures differ from the local ones")
