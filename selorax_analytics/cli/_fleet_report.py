@@ -68,7 +68,7 @@ def fleet_report(args: argparse.Namespace) -> int:
     """Load (with ``--fleet``) and write the fleet report; 1 if a store is missing, 2 for usage."""
     import pandas as pd
 
-    from selorax_analytics.fleet.compute import SCHEDULER_ENV, check_scheduler_address
+    from selorax_analytics.fleet.cluster import SCHEDULER_ENV, check_scheduler_address
     from selorax_analytics.fleet.report import build_fleet_report
 
     problem = _usage_problem(args)

@@ -3,21 +3,13 @@
 Every analysis is per store (scores, cohorts and models are relative to the store's own
 customers), so a fleet is many independent pandas jobs. :func:`fleet_segments`,
 :func:`fleet_cohorts` and :func:`fleet_summary` submit one task per store to a
-``dask.distributed`` cluster; each task gets the dataset's path and the store's id (never a
-frame), reads that store's partitions itself (:func:`~selorax_analytics.fleet.dataset.read_store_frame`)
-and runs the unchanged public functions (:func:`~selorax_analytics.rfm_segments`,
-:func:`~selorax_analytics.cohort_table`, ...). A store's result therefore equals the same
-function run locally on that store, exactly, and a task holds one store at a time: memory per
-task is bounded by the largest store.
-
-The cluster (``scheduler``):
-
-- ``None`` (default): the address in ``SELORAX_DASK_SCHEDULER`` if set, else an embedded
-  ``LocalCluster`` of worker processes (one per core, at most one per store, one thread each),
-  started for the call and closed after it;
-- an address such as ``"tcp://10.0.0.5:8786"``: a running scheduler whose workers see the
-  dataset at the same path (a shared file system);
-- a ``distributed.Client``: used as is and left open.
+``dask.distributed`` cluster (:mod:`~selorax_analytics.fleet.cluster`: which cluster, and how
+the tasks are run and their failures reported); each task gets the dataset's path and the
+store's id (never a frame), reads that store's partitions itself
+(:func:`~selorax_analytics.fleet.dataset.read_store_frame`) and runs the unchanged public
+functions (:func:`~selorax_analytics.rfm_segments`, :func:`~selorax_analytics.cohort_table`,
+...). A store's result therefore equals the same function run locally on that store, exactly,
+and a task holds one store at a time: memory per task is bounded by the largest store.
 
 A store whose task fails (a corrupt partition, an analysis refusing the data, a worker lost)
 is reported, one line per store, and the others finish.
@@ -25,12 +17,9 @@ is reported, one line per store, and the others finish.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,22 +29,46 @@ from selorax_analytics.analytics.clv.value import customer_value
 from selorax_analytics.analytics.cohorts import cohort_table
 from selorax_analytics.analytics.conversion import guest_conversion
 from selorax_analytics.analytics.rfm import DEFAULT_RFM_SEGMENTS, rfm_segments
-from selorax_analytics.exceptions import (
-    CacheError,
-    ConnectionFailedError,
-    DataError,
-    SeloraxError,
-    ValidationError,
+from selorax_analytics.exceptions import DataError
+from selorax_analytics.fleet.cluster import (
+    CONNECT_TIMEOUT,
+    SCHEDULER_ENV,
+    MissingExtraError,
+    check_scheduler_address,
+    connect_scheduler,
+    default_workers,
+    fleet_client,
+    one_line,
+    run_per_store,
 )
-from selorax_analytics.fleet.dataset import dataset_stores, read_store_frame
+from selorax_analytics.fleet.dataset import read_store_frame
 
 if TYPE_CHECKING:
     from distributed import Client
 
-#: The environment variable naming a running scheduler (``tcp://host:8786``).
-SCHEDULER_ENV = "SELORAX_DASK_SCHEDULER"
-#: Seconds to wait for a scheduler before giving up.
-CONNECT_TIMEOUT = 10
+__all__ = [  # the cluster's names are still importable from here, where they used to live
+    "CONNECT_TIMEOUT",
+    "MIN_REPEAT_BUYERS",
+    "RETENTION_MONTH",
+    "SCHEDULER_ENV",
+    "SUMMARY_COLUMNS",
+    "FleetFrames",
+    "MissingExtraError",
+    "check_scheduler_address",
+    "connect_scheduler",
+    "default_workers",
+    "fleet_client",
+    "fleet_cohorts",
+    "fleet_segments",
+    "fleet_summary",
+    "mean_clv",
+    "month_retention",
+    "run_per_store",
+    "store_cohorts",
+    "store_figures",
+    "store_segments",
+]
+
 #: The summary's figures, before the segment mix (one column per segment, in map order).
 SUMMARY_COLUMNS = (
     "customers",
@@ -71,10 +84,6 @@ SUMMARY_COLUMNS = (
 MIN_REPEAT_BUYERS = 20
 #: The month whose retention the summary shows (offset from the first-order month).
 RETENTION_MONTH = 3
-
-
-class MissingExtraError(SeloraxError, ImportError):
-    """The fleet analytics need Dask: ``pip install 'selorax-analytics[fleet]'``."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,7 @@ def mean_clv(orders: pd.DataFrame, as_of: object, repeat_buyers: int) -> tuple[f
     except DataError as exc:
         text = str(exc)
         if "extreme parameters" not in text:
-            return np.nan, f"mean CLV: {_one_line(exc)}"
+            return np.nan, f"mean CLV: {one_line(exc)}"
         part = "spend per order" if "Gamma-Gamma" in text else "drop-out"
         return np.nan, (
             f"mean CLV: not fitted on {repeat_buyers} repeat buyers (no spread in {part} "
@@ -323,136 +332,3 @@ def fleet_summary(
         frame[name] = frame[name].astype("Int64")
     frame["error"] = frame["error"].astype("str")
     return frame
-
-
-# --- running the tasks ---------------------------------------------------------------------------
-
-
-def run_per_store(
-    task: Callable[..., Any],
-    dataset: str | os.PathLike[str],
-    options: dict[str, Any],
-    stores: Collection[int] | None,
-    scheduler: str | Client | None,
-) -> tuple[dict[int, Any], dict[int, str]]:
-    """Run ``task(root, store_id, **options)`` for each store on the cluster.
-
-    Returns the results of the stores that finished and one line per store that failed,
-    both keyed by store id in store order.
-    """
-    root = str(Path(dataset).expanduser().resolve())
-    ids = _store_ids(root, stores)
-    with fleet_client(scheduler, n_stores=len(ids)) as client:
-        futures = {
-            sid: client.submit(task, root, sid, **options, key=f"{task.__name__}-{sid}", pure=False)
-            for sid in ids
-        }
-        results: dict[int, Any] = {}
-        errors: dict[int, str] = {}
-        for sid, future in futures.items():
-            try:
-                results[sid] = future.result()
-            except Exception as exc:  # reported per store; the other stores finish
-                errors[sid] = _one_line(exc)
-    return results, errors
-
-
-def _store_ids(root: str, stores: Collection[int] | None) -> list[int]:
-    present = dataset_stores(root)
-    if stores is None:
-        if not present:
-            raise CacheError(
-                f"The fleet dataset {root!r} holds no store; load one with "
-                "`selorax-analytics fleet fetch --fleet FILE --out DIR`."
-            )
-        return present
-    ids = sorted({int(s) for s in stores})
-    if not ids:
-        raise CacheError("`stores` is empty; name at least one store id of the dataset.")
-    return ids
-
-
-def default_workers(n_stores: int) -> int:
-    """Worker processes of the embedded cluster: one per core, at most one per store."""
-    return max(1, min(os.cpu_count() or 1, n_stores))
-
-
-@contextlib.contextmanager
-def fleet_client(
-    scheduler: str | Client | None = None, *, n_stores: int | None = None
-) -> Iterator[Client]:
-    """A ``distributed.Client`` on the cluster ``scheduler`` names (see the module notes).
-
-    An embedded cluster and a client made here are closed on exit; a given client is not.
-    """
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise MissingExtraError(
-            "The fleet analytics need Dask; install it with "
-            "`pip install 'selorax-analytics[fleet]'`."
-        ) from None
-    if isinstance(scheduler, Client):
-        yield scheduler
-        return
-    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
-    if address is None:
-        workers = default_workers(n_stores or os.cpu_count() or 1)
-        with (
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port: 8787 may be another cluster's
-                silence_logs=logging.CRITICAL,  # a failed store is reported, not logged
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            yield client
-        return
-    with connect_scheduler(str(address)) as client:
-        yield client
-
-
-def check_scheduler_address(address: str) -> str:
-    """Refuse a malformed scheduler address (:class:`ValidationError`) before any work.
-
-    Returns where the address came from: ``"scheduler"`` or :data:`SCHEDULER_ENV`.
-    """
-    try:
-        from distributed.comm import parse_address, parse_host_port
-    except ImportError:
-        raise MissingExtraError(
-            "The fleet analytics need Dask; install it with "
-            "`pip install 'selorax-analytics[fleet]'`."
-        ) from None
-    source = "scheduler" if address != os.environ.get(SCHEDULER_ENV) else SCHEDULER_ENV
-    try:  # checked before a Client exists: a half-made one hangs in its finaliser
-        scheme, where = parse_address(address, strict=True)
-        if scheme in ("tcp", "tls"):
-            parse_host_port(where)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(
-            f"The {source} address {address!r} is not usable ({_one_line(exc)}); give one "
-            "like tcp://host:8786."
-        ) from None
-    return source
-
-
-def connect_scheduler(address: str) -> Client:
-    """A client on the scheduler at ``address``; one-line errors for a bad or silent address."""
-    from distributed import Client
-
-    source = check_scheduler_address(address)
-    try:
-        return Client(address, timeout=f"{CONNECT_TIMEOUT}s", set_as_default=False)
-    except OSError:
-        raise ConnectionFailedError(
-            f"No Dask scheduler answered at {address!r} ({source}) within {CONNECT_TIMEOUT} s; "
-            "start one (`dask scheduler`) or check the address."
-        ) from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

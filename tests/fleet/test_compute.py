@@ -161,7 +161,7 @@ def test_no_store_and_bad_scheduler_addresses(tmp_path, monkeypatch):
     write_dataset(tmp_path, {31: (50, 1.0)})
     with pytest.raises(ValidationError, match="'nowhere'"):
         fleet_summary(tmp_path, as_of=AS_OF, scheduler="nowhere")
-    monkeypatch.setattr("selorax_analytics.fleet.compute.CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr("selorax_analytics.fleet.cluster.CONNECT_TIMEOUT", 1)
     monkeypatch.setenv("SELORAX_DASK_SCHEDULER", "tcp://127.0.0.1:9")
     with pytest.raises(
         ConnectionFailedError, match=r"tcp://127\.0\.0\.1:9.*SELORAX_DASK_SCHEDULER"
