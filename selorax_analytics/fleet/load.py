@@ -288,10 +288,28 @@ class _StoreLoader:
     def _fetch(self, store: FleetStore) -> tuple[int, pd.DataFrame, pd.DataFrame]:
         options = store.client_options()
         concurrency = int(options.get("max_concurrency", DEFAULT_MAX_CONCURRENCY))
-        with Client(**options, transport=self.budget.transport(concurrency)) as client:
+        client = Client(**options, transport=self.budget.transport(concurrency))
+        try:
             customers, orders = load_store(client, progress=False, **self.options)
             store_id = _store_id(client, customers, orders)
+        finally:
+            _close(client)
         return store_id, customers, orders
+
+
+def _close(client: Client) -> None:
+    """Close ``client`` once its worker threads have ended (on every path: done, failed).
+
+    A load that fails can leave a request running in the client's threads: page 1, sent
+    alongside the store lookup that was then refused (401). Closing the connections under it
+    while it is still connecting leaks that new socket (httpcore adds it after the pool has
+    been closed), so the threads are waited for first: queued pages are cancelled, a running
+    one ends within the client's timeout.
+    """
+    try:
+        client.pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        client.close()
 
 
 class _SameStore(Exception):
