@@ -7,9 +7,14 @@ accepted (exit 2); the checked values go to :func:`selorax_analytics.sandbox.com
 from __future__ import annotations
 
 import argparse
+import functools
 import math
-from typing import Any
+import sys
+from pathlib import Path
+from typing import Any, TextIO
 
+from selorax_analytics._files import refuse_existing, write_file
+from selorax_analytics.exceptions import OutputExistsError, SeloraxError
 from selorax_analytics.sandbox import Faults
 from selorax_analytics.sandbox import command as sandbox_command
 from selorax_analytics.sandbox.fleet import (
@@ -18,7 +23,7 @@ from selorax_analytics.sandbox.fleet import (
     FLEET_MIN_CUSTOMERS,
 )
 from selorax_analytics.sandbox.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED
-from selorax_analytics.sandbox.server import DEFAULT_HOST, DEFAULT_PORT
+from selorax_analytics.sandbox.server import DEFAULT_HOST, DEFAULT_PORT, Sandbox
 
 #: The most latency or jitter the command adds to a request, in milliseconds (one minute).
 MAX_LATENCY_MS = 60_000
@@ -140,6 +145,13 @@ def add_sandbox(commands: Any) -> None:
         help=f"serve N synthetic stores of varied sizes ({FLEET_MIN_CUSTOMERS:,} to "
         f"{FLEET_MAX_CUSTOMERS:,} people), each with its own token, instead of the demo store",
     )
+    parser.add_argument(
+        "--fleet-file",
+        metavar="FILE",
+        help="with --stores: write the fleet file naming one environment variable per store "
+        "(no token in it) and print the export lines that set them",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --fleet-file")
     parser.add_argument("--money-as-strings", action="store_true", help='send amounts as "1460.00"')
     parser.add_argument(
         "--token",
@@ -196,7 +208,20 @@ def serve(args: argparse.Namespace) -> int:
         drop_rate=args.drop_rate,
         seed=args.fault_seed,
     )
+    on_ready = None
+    if args.fleet_file is not None:
+        if args.stores is None:
+            print(
+                "selorax-analytics sandbox: error: --fleet-file needs --stores N (the demo "
+                "store has no fleet file)",
+                file=sys.stderr,
+            )
+            return 2
+        path = Path(args.fleet_file).expanduser()
+        refuse_existing([path], overwrite=args.overwrite)  # before the stores are generated
+        on_ready = functools.partial(write_fleet, path, overwrite=args.overwrite, out=sys.stdout)
     return sandbox_command.run(
+        on_ready=on_ready,
         host=args.host,
         port=args.port,
         db=args.db,
@@ -208,3 +233,34 @@ def serve(args: argparse.Namespace) -> int:
         faults=faults,
         stores=args.stores,
     )
+
+
+def write_fleet(
+    path: Path, sandbox: Sandbox, base_url: str, *, overwrite: bool, out: TextIO
+) -> None:
+    """Write the fleet file of the started fleet ``sandbox`` at ``path``; print the exports.
+
+    The file names one environment variable per store, never a token
+    (:meth:`~selorax_analytics.sandbox.Sandbox.write_fleet_file`), written as every file the
+    command line writes (:func:`~selorax_analytics._files.write_file`: refused if it exists
+    unless ``overwrite``, never half-written). The ``export VARIABLE=token`` lines printed are
+    what a shell needs before ``selorax-analytics fleet fetch --fleet FILE``.
+    """
+    variables: dict[str, str] = {}
+    try:
+        write_file(
+            path, lambda tmp: variables.update(sandbox.write_fleet_file(tmp)), overwrite=overwrite
+        )
+    except OSError as exc:
+        if isinstance(exc, OutputExistsError):
+            raise
+        raise SeloraxError(
+            f"Cannot write the fleet file {str(path)!r} ({exc.strerror or exc}); give a "
+            "writable path with --fleet-file."
+        ) from None
+    print(
+        f"Fleet file {path} names {len(variables)} stores at {base_url}; set them with:", file=out
+    )
+    for name, token in variables.items():
+        print(f"export {name}={token}", file=out)
+    print(f"then: selorax-analytics fleet fetch --fleet {path}", file=out)

@@ -12,7 +12,7 @@ import contextlib
 import errno
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from selorax_analytics.sandbox.auth import (
@@ -105,6 +105,14 @@ def fleet_banner(sandbox: Sandbox, base_url: str, out: TextIO) -> None:
     print("Press Ctrl-C to stop.", file=out, flush=True)
 
 
+def _ready(
+    sandbox: Sandbox, url: str, out: TextIO, on_ready: Callable[[Sandbox, str], None] | None
+) -> None:
+    if on_ready is not None:
+        on_ready(sandbox, url)
+    banner(sandbox, url, out)
+
+
 def _cannot_listen(host: str, port: int, exc: OSError) -> tuple[str, int]:
     """The one line (and exit status) for an address the server cannot bind."""
     where = f"--host {host} --port {port}"
@@ -124,12 +132,18 @@ def _cannot_listen(host: str, port: int, exc: OSError) -> tuple[str, int]:
     return f"{where}: cannot listen there ({exc.strerror or exc})", 1
 
 
-def run(*, out: TextIO | None = None, **settings: Any) -> int:
+def run(
+    *,
+    out: TextIO | None = None,
+    on_ready: Callable[[Sandbox, str], None] | None = None,
+    **settings: Any,
+) -> int:
     """Serve until interrupted; the exit status.
 
     0 on a clean stop, 2 when a setting or a data file is bad, 1 when the address cannot be
     bound (a port in use). ``settings`` are :func:`build`'s; the banner goes to ``out``
-    (default stdout).
+    (default stdout). ``on_ready(sandbox, base_url)`` runs once the address is bound, before
+    the banner; what it raises stops the sandbox and propagates.
     """
     shown = out if out is not None else sys.stdout
     try:
@@ -142,7 +156,7 @@ def run(*, out: TextIO | None = None, **settings: Any) -> int:
         return 2
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            sandbox.serve_forever(lambda url: banner(sandbox, url, shown))
+            sandbox.serve_forever(lambda url: _ready(sandbox, url, shown, on_ready))
     except OSError as exc:
         message, status = _cannot_listen(sandbox.host, sandbox.port, exc)
         print(f"{_PROG}: error: {message}", file=sys.stderr)

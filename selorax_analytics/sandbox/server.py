@@ -254,8 +254,13 @@ class Sandbox:
         except BaseException:
             self.db.close()
             raise
-        if on_ready is not None:
-            on_ready(self.base_url)
+        try:
+            if on_ready is not None:
+                on_ready(self.base_url)
+        except BaseException:  # nothing served: the socket and the database are let go
+            sock.close()
+            self.db.close()
+            raise
         self._server = uvicorn.Server(self._config())
         # uvicorn shuts down gracefully on SIGTERM, then raises it again; without a handler of
         # ours that would kill the process before the database is closed (and a temporary one

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
+import signal
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from selorax_analytics.cli._main import main
+from selorax_analytics.fleet.dataset import dataset_stores
 from selorax_analytics.sandbox import Faults, Sandbox
 from selorax_analytics.sandbox.command import banner, build
 from selorax_analytics.sandbox.errors import SetupError
@@ -123,3 +130,57 @@ def test_a_reused_database_of_other_stores_and_data_are_refused(tmp_path):
 def test_a_bad_number_of_stores_is_a_usage_error(value, capsys):
     assert main(["sandbox", "--stores", value]) == 2
     assert "--stores" in capsys.readouterr().err
+
+
+@contextmanager
+def fleet_command(*options: str) -> Iterator[str]:
+    """``sandbox --port 0 *options`` in its own process; what it printed up to Ctrl-C's line."""
+    command = [sys.executable, "-m", "selorax_analytics.cli._main", "sandbox", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stderr is not None
+    printed = ""
+    try:
+        while "Ctrl-C" not in printed:
+            line = process.stdout.readline()
+            assert line, f"no banner; stderr: {process.stderr.read()}"
+            printed += line
+        yield printed
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+        process.stdout.close()
+        process.stderr.close()
+    assert code == 0
+
+
+def test_the_written_fleet_file_and_the_printed_exports_load_every_store(
+    tmp_path, monkeypatch, capsys
+):
+    path = tmp_path / "fleet.toml"
+    with fleet_command("--stores", "2", "--fleet-file", str(path)) as printed:
+        exports = dict(re.findall(r"^export (\w+)=(\S+)$", printed, flags=re.MULTILINE))
+        text = path.read_text()
+        # one variable per store, named in the file; the tokens only on the screen
+        assert sorted(exports) == ["SELORAX_FLEET_TOKEN_1001", "SELORAX_FLEET_TOKEN_1002"]
+        assert all(f'token_env = "{name}"' in text for name in exports)
+        assert not any(token in text for token in exports.values())
+        assert path.stat().st_mode & 0o777 == 0o600
+        for name, token in exports.items():
+            monkeypatch.setenv(name, token)
+        out = tmp_path / "data"
+        argv = ["fleet", "fetch", "--fleet", str(path), "--out", str(out), "--no-progress"]
+        assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"2 of 2 stores in {out}")
+    assert dataset_stores(out) == [FLEET_FIRST_STORE_ID, FLEET_FIRST_STORE_ID + 1]
+
+
+def test_an_existing_fleet_file_or_one_without_stores_is_refused_before_serving(tmp_path, capsys):
+    path = tmp_path / "fleet.toml"
+    path.write_text("mine")
+    assert main(["sandbox", "--stores", "2", "--fleet-file", str(path)]) == 2
+    assert "Refusing to overwrite" in capsys.readouterr().err and path.read_text() == "mine"
+    assert main(["sandbox", "--fleet-file", str(tmp_path / "new.toml")]) == 2
+    assert "--fleet-file needs --stores N" in capsys.readouterr().err
+    assert not (tmp_path / "new.toml").exists()
