@@ -214,11 +214,18 @@ body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.9rem; }}
 th, td {{ padding: 0.3rem 0.6rem; border-bottom: 1px solid #ddd; white-space: nowrap; }}
 td {{ text-align: right; font-variant-numeric: tabular-nums; }}
-thead th {{ cursor: pointer; background: #f3f3f3; position: sticky; top: 0; }}
+/* 20 columns do not fit a laptop's width: the table scrolls in its own box (the page does
+   not), its header row stays on top and the store column on the left */
+div.scroll {{ overflow: auto; max-width: 100%; max-height: 85vh; }}
+thead th {{ cursor: pointer; background: #f3f3f3; position: sticky; top: 0; z-index: 1;
+  white-space: normal; vertical-align: bottom; min-width: 4.5rem; max-width: 7rem; }}
 thead th:hover {{ background: #e4e4e4; }}
+tbody th, tr.median th {{ position: sticky; left: 0; background: #fff; }}
+thead th:first-child {{ left: 0; z-index: 2; }}
 tbody th {{ text-align: left; font-weight: normal; }}
 tr.median {{ font-weight: bold; background: #fff8e0; }}
-td.problem {{ text-align: left; color: #a00; white-space: normal; min-width: 22rem; }}
+tr.median th {{ background: #fff8e0; top: auto; cursor: default; }}
+td.problem {{ text-align: left; color: #a00; white-space: normal; min-width: 16rem; }}
 div.missing {{ color: #a00; }}
 </style></head>
 <body>
@@ -226,11 +233,11 @@ div.missing {{ color: #a00; }}
 <p>{note}. Click a header to sort; click again to reverse. Shares of buyers per RFM segment
 after the figures; medians over the stores with a value.</p>
 {missing}
-<table id="fleet">
+<div class="scroll"><table id="fleet">
 <thead><tr>{header}</tr>{medians}</thead>
 <tbody>
 {rows}
-</tbody></table>
+</tbody></table></div>
 <script>
 function sortBy(col) {{
   const body = document.querySelector("#fleet tbody");
