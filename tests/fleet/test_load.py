@@ -14,6 +14,7 @@ import pytest
 import selorax_analytics as sa
 from selorax_analytics.cli._main import main
 from selorax_analytics.fleet.dataset import dataset_stores, read_manifest, read_store_frame
+from selorax_analytics.fleet.load import _close
 from selorax_analytics.sandbox import Faults, Sandbox
 
 STORES = 4
@@ -197,3 +198,19 @@ def test_a_bad_budget_or_an_out_that_is_a_file_is_refused_before_loading(fleet_f
     with pytest.raises(sa.CacheError, match="is a file; give a folder"):
         sa.load_fleet(fleet_file, out=taken, progress=False)
     assert taken.read_text() == "mine"
+
+
+def test_a_store_client_is_closed_only_after_its_running_requests(fleet_sandbox):
+    # the socket a 401 once left open: page 1 still running in the client's threads when the
+    # failed load closed the client. Closing must wait for it, then let every socket go.
+    spec = fleet_sandbox.fleet[0]
+    fleet_sandbox.faults = Faults(latency=0.2)
+    try:
+        client = sa.Client(fleet_sandbox.base_url, token=spec.token)
+        running = client.pool.submit(client.get_store)
+        _close(client)
+        assert running.done() and running.result()["store_id"] == spec.store_id
+    finally:
+        fleet_sandbox.faults = Faults()
+    with pytest.raises(RuntimeError, match="closed"):
+        client.get_store()
