@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln
 
 from selorax_analytics.exceptions import DataError
 
@@ -27,6 +27,9 @@ Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 _GRADIENT_TOLERANCE = 1e-4
 _EXTREME = float(np.log(1e4))
 _BOUND = 20.0
+#: Terms of the expected-purchases series added per pass, and the most it may take.
+_BLOCK = 64
+_MAX_TERMS = 1_000_000
 
 
 class Counts(NamedTuple):
@@ -126,19 +129,74 @@ def expected_purchases(
     """Expected repeat purchases in ``(T, T + t]`` given ``(x, t_x, T)`` (FHL 2005, eq. 10).
 
     The published form ``(a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
-    2F1(r+x, b+x; a+b+x-1; z)] * P(alive)`` with ``z = t/(alpha+T+t)`` takes the hypergeometric
-    function at large parameters for heavy buyers, where it loses accuracy. Euler's transformation
-    ``2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z)`` turns the bracket into
-    ``1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``, whose parameters stay small.
+    2F1(r+x, b+x; a+b+x-1; z)] * P(alive)`` with ``z = t/(alpha+T+t)`` is not evaluated as
+    written: for large ``a`` and ``b`` (customers who barely differ in drop-out) the Gauss
+    hypergeometric function overflows float64 in any of its Euler/Pfaff forms, and near ``a = 1``
+    the bracket cancels against the ``1/(a-1)`` in front. Instead the same quantity is summed as
+    the series it is made of, every term positive and bounded (see :func:`_alive_purchases`), so
+    the result is accurate to a few units in the 13th digit for any ``a, b > 0``.
+    """
+    t, x, T = np.broadcast_arrays(np.asarray(t, dtype=float), x, T)
+    rows, inverse = np.unique(
+        np.stack([x.ravel(), T.ravel(), t.ravel()]), axis=1, return_inverse=True
+    )
+    alive_mean = _alive_purchases(params, rows[0], rows[1], rows[2])[inverse.ravel()]
+    return alive_mean.reshape(x.shape) * probability_alive(params, x, t_x, T)
+
+
+def _alive_purchases(params: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
+    """``E[X(T, T+t) | alive at T]`` as ``sum_n P(N = n) S_n``, every term positive.
+
+    Given alive at ``T``, the purchase rate is Gamma(r+x, alpha+T) and the drop-out probability
+    Beta(a, b+x), independently. ``N``, the purchases in ``(T, T+t]`` if nobody dropped out, is
+    then negative binomial, ``P(N = n) = (r+x)_n / n! (1-z)^(r+x) z^n``, and the ``j``-th of them
+    happens if the customer survived ``j`` drop-out chances, with probability
+    ``s_j = E[(1-p)^j] = (b+x)_j / (a+b+x)_j``; ``S_n = s_0 + ... + s_(n-1)``. Expanding the
+    published bracket in ``z`` gives the same series. Terms are computed in log space (``betaln``
+    for the ``s_j``), blocks of terms are added until a geometric bound on the rest of the tail
+    is below ``1e-16`` of the sum, so no division by ``a - 1`` and no cancellation occurs.
     """
     r, alpha, a, b = params
-    t = np.asarray(t, dtype=float)
+    k = r + x
     log_keep = np.log(alpha + T) - np.log(alpha + T + t)  # log(1 - z)
-    z = -np.expm1(log_keep)
-    f = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    shrink = np.exp((a - 1.0) * log_keep)
-    bracket = -(np.expm1((a - 1.0) * log_keep) + shrink * (f - 1.0))
-    return (a + b + x - 1.0) / (a - 1.0) * bracket * probability_alive(params, x, t_x, T)
+    with np.errstate(divide="ignore"):
+        log_z = np.log(t) - np.log(alpha + T + t)
+    total = np.zeros(len(x))
+    active = np.flatnonzero(t > 0)
+    log_pmf = k * log_keep  # log P(N = n) at the start of the block, per row
+    carried = np.zeros(len(x))  # S_n at the start of the block
+    start = 0
+    while active.size:
+        if start > _MAX_TERMS:
+            raise DataError(
+                f"The expected purchases did not converge within {_MAX_TERMS} terms for "
+                f"{active.size} customer(s) (r={r:.3g}, alpha={alpha:.3g}, a={a:.3g}, "
+                f"b={b:.3g}): the horizon is very long compared with alpha + T. Use a shorter "
+                "horizon."
+            )
+        n = start + np.arange(_BLOCK, dtype=float)
+        ka, za = k[active, None], log_z[active, None]
+        steps = za + np.log(ka + n[:-1]) - np.log(n[:-1] + 1.0)
+        lp = log_pmf[active, None] + np.concatenate(
+            [np.zeros((active.size, 1)), np.cumsum(steps, axis=1)], axis=1
+        )
+        xa = x[active, None]
+        log_s = betaln(a, b + xa + n) - betaln(a, b + xa)
+        s = np.exp(log_s)
+        partial = carried[active, None] + np.concatenate(
+            [np.zeros((active.size, 1)), np.cumsum(s[:, :-1], axis=1)], axis=1
+        )
+        total[active] += np.sum(np.exp(lp) * partial, axis=1)
+        last = n[-1]
+        rho = np.exp(za[:, 0]) * np.maximum(1.0, (ka[:, 0] + last) / (last + 1.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rest = np.exp(lp[:, -1]) * rho / (1.0 - rho) * (partial[:, -1] + s[:, -1] / (1.0 - rho))
+        done = (rho < 1.0) & (rest <= 1e-16 * total[active])
+        log_pmf[active] = lp[:, -1] + za[:, 0] + np.log(ka[:, 0] + last) - np.log(last + 1.0)
+        carried[active] = partial[:, -1] + s[:, -1]
+        active = active[~done]
+        start += _BLOCK
+    return total
 
 
 def expected_average_value(params: FloatArray, x: FloatArray, zbar: FloatArray) -> FloatArray:
