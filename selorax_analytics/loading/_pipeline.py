@@ -213,9 +213,25 @@ def open_load(plan: Plan, client: Client) -> Load:
         early = client.pool.submit(first, client)
     entry = None
     if plan.cache is not False:
-        folder = cache_dir_for(client, plan.cache, offline=not plan.online)
+        try:
+            folder = cache_dir_for(client, plan.cache, offline=not plan.online)
+        except BaseException:
+            _settle(early)
+            raise
         entry = Entry(folder, plan.name, plan.kind)
     return Load(plan, client, entry, started=started, sent=sent, early=early)
+
+
+def _settle(early: Future[Any] | None) -> None:
+    """Let the early page end before a failed lookup's error leaves the load.
+
+    Its answer is not wanted any more (the lookup's error says what went wrong), but returning
+    while it is still being sent would let its connection open after the caller closed the
+    client, and never close.
+    """
+    if early is not None and not early.cancel():
+        with contextlib.suppress(Exception):
+            early.exception()  # waits; the page's own error adds nothing to the lookup's
 
 
 def read_cached(load: Load) -> tuple[Cached | None, str | None]:

@@ -1,0 +1,60 @@
+"""The page sent early beside a store lookup never outlives a failed lookup.
+
+With a token the cache has not seen, page 1 goes out on the client's worker threads while the
+store is looked up. When the lookup fails (a wrong token: 401), the load must not return while
+that page is still being sent: its connection would be opened after the caller closed the client
+and never closed (a leaked socket).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from selorax_analytics.api.client import Client
+from selorax_analytics.exceptions import AuthenticationError
+from selorax_analytics.loading.loaders import load_customers
+
+WRONG_TOKEN = "sx_at_wrongwrongwrong1234"
+PAGE_DELAY = 0.3  # seconds page 1 is held back, so it is still running when the lookup fails
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Real HTTP, counting requests in flight; list pages are held back a little."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lock = threading.Lock()
+        self.active = 0
+        self.pages = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.active += 1
+        try:
+            if request.url.path.endswith("/customers"):
+                with self.lock:
+                    self.pages += 1
+                time.sleep(PAGE_DELAY)  # slows the page down; nothing waits on it
+            return self.inner.handle_request(request)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_failed_store_lookup_waits_for_the_early_page(sandbox, tmp_path):
+    transport = CountingTransport()
+    client = Client(base_url=sandbox.base_url, token=WRONG_TOKEN, transport=transport)
+    try:
+        with pytest.raises(AuthenticationError):
+            load_customers(client, cache=tmp_path, progress=False)
+        assert transport.pages == 1  # the early page went out beside the lookup
+        assert transport.active == 0  # and had ended when the error reached the caller
+    finally:
+        client.close()
