@@ -164,10 +164,12 @@ def build_report(
         as_of=day,
         generated=dt.datetime.now(ZoneInfo(STORE_TIMEZONE)).replace(microsecond=0),
     )
+    # The store as the report found it: a notebook may write to a demo store (07 simulates a
+    # campaign's response), so the summary and exports are taken before any notebook runs.
+    summary = _summary_and_exports(client, out, day, progress=progress)
     with _kernel_store(client, demo) as store:
         env = _notebooks.kernel_environment(store, tables=out / TABLES_FOLDER)
         pages = _run_notebooks(paths, out, env, about, secrets, progress=progress)
-    summary = _summary_and_exports(client, out, day, progress=progress)
     summary["generated_at"] = about.generated.isoformat()
     summary["notebooks"] = pages
     summary["store"] = about.store

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import re
+import sqlite3
 import stat
 from html import unescape
 from pathlib import Path
@@ -457,3 +458,36 @@ def test_the_notebooks_command_refuses_a_path_that_is_not_a_notebook_in_one_line
         assert main(["notebooks", bad]) == 2
         err = capsys.readouterr().err
         assert "is not a notebook file" in err and len(err.splitlines()) == 1
+
+
+def _store_orders(server) -> tuple[int, int]:
+    """The store's order count and one of its customers, read from the sandbox's database."""
+    with sqlite3.connect(f"file:{server.db.path}?mode=ro", uri=True) as db:
+        (orders,) = db.execute(
+            "SELECT COUNT(*) FROM orders WHERE store_id = ?", (server.store_id,)
+        ).fetchone()
+        (user,) = db.execute(
+            "SELECT MIN(user_id) FROM customers WHERE store_id = ?", (server.store_id,)
+        ).fetchone()
+    return orders, user
+
+
+def test_the_summary_is_the_store_before_any_notebook_wrote_to_it(sandbox_factory, tmp_path):
+    # A notebook may write to a demo store (07 simulates a campaign's response); the index and
+    # summary.json describe the store as the report found it, not as the notebooks left it.
+    server = sandbox_factory(customers=300)
+    orders_before, user = _store_orders(server)
+    writes = (
+        "import os, httpx\n"
+        "url = os.environ['SELORAX_BASE_URL'].split('/api/')[0] + '/_sandbox/orders'\n"
+        f"[httpx.post(url, json={{'user_id': {user}, 'grand_total': 500}}).raise_for_status()"
+        " for _ in range(3)]"
+    )
+    notebook = write_notebook(tmp_path, "01_writes.ipynb", writes)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SELORAX_CACHE_DIR", str(tmp_path / "cache"))
+        with sa.Client(server.base_url, token=DEMO_TOKEN) as client:
+            sa.build_report(tmp_path / "site", client=client, progress=False, notebooks=[notebook])
+    assert _store_orders(server)[0] == orders_before + 3  # the notebook did write
+    summary = json.loads((tmp_path / "site" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["orders"] == orders_before
