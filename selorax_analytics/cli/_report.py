@@ -9,6 +9,7 @@ fresh demo store.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def add_notebooks(commands: Any) -> None:
 def _report(args: argparse.Namespace) -> int:
     from selorax_analytics.report._folder import check_folder, check_single_file
     from selorax_analytics.report._notebooks import notebook_paths
-    from selorax_analytics.report.build import build_report
+    from selorax_analytics.report.build import IncompleteReportError, build_report
 
     # The folder (or file) first: refused before a store is started or asked.
     stems = [p.stem for p in notebook_paths()]
@@ -78,21 +79,32 @@ def _report(args: argparse.Namespace) -> int:
         check_single_file(out, overwrite=args.overwrite)
     else:
         check_folder(out, stems, overwrite=args.overwrite)
-    path = build_report(
-        out,
-        as_of=args.as_of,
-        client=command_client(args),
-        progress=not args.no_progress,
-        overwrite=args.overwrite,
-        single_file=args.single_file,
-    )
-    if args.single_file:
-        print(
-            f"{path} ({file_size(path.stat().st_size)}, one file with every page: send it as it is)"
+    try:
+        path = build_report(
+            out,
+            as_of=args.as_of,
+            client=command_client(args),
+            progress=not args.no_progress,
+            overwrite=args.overwrite,
+            single_file=args.single_file,
         )
-    else:
-        print(path)
+    except IncompleteReportError as exc:
+        # the report is written all the same: one line per notebook that stopped, then its path
+        for line in exc.failures:
+            print(f"error: {line}", file=sys.stderr)
+        _print_written(exc.index, args.single_file, f"{len(exc.failures)} of {len(stems)}")
+        return 1
+    _print_written(path, args.single_file, "")
     return 0
+
+
+def _print_written(path: Path, single_file: bool, incomplete: str) -> None:
+    """The line naming what was written; ``incomplete`` is "k of n" pages that did not finish."""
+    notes = [f"{incomplete} pages incomplete"] if incomplete else []
+    if single_file:
+        size = file_size(path.stat().st_size)
+        notes = [size, *notes, "one file with every page: send it as it is"]
+    print(f"{path} ({', '.join(notes)})" if notes else str(path))
 
 
 def file_size(size: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Callable, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ th { background: #f5f7fa; } tr.total td { font-weight: 600; }
 .figure .note { color: #52606d; font-size: 0.8rem; }
 img.chart { max-width: 100%; height: auto; display: block; margin: 0.5rem 0; }
 ul.notebooks li, ul.actions li { margin: 0.2rem 0; }
+strong.incomplete { color: #9c4221; background: #fff4e5; padding: 0 0.3rem; border-radius: 3px; }
 """
 
 #: What to do with each segment of the default map (one sentence each).
@@ -280,14 +282,30 @@ def _exports(summary: Mapping[str, Any]) -> str:
     return f"<ul>{items}</ul>"
 
 
+def _notebook_item(page: Mapping[str, Any]) -> str:
+    """One page in the index's list; a notebook that did not finish says so, with the reason."""
+    link = (
+        f'<a href="{escape(page["html"])}">{escape(page["title"])}</a> '
+        f"<small>({escape(page['notebook'])})</small>"
+    )
+    stopped = page.get("stopped")
+    if not stopped:
+        return f"<li>{link}</li>"
+    return (
+        f'<li class="incomplete">{link} <strong class="incomplete">incomplete</strong>: '
+        f"{_code_spans(escape(str(stopped)))}</li>"
+    )
+
+
+def _code_spans(text: str) -> str:
+    """Escaped ``text`` with its `backticked` code shown as code."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", text)
+
+
 def index_page(summary: Mapping[str, Any]) -> str:
     """The report's front page: headline figures, charts, segments and reach, links to the rest."""
     head = summary["headline"]
-    notebooks = "".join(
-        f'<li><a href="{escape(p["html"])}">{escape(p["title"])}</a> '
-        f"<small>({escape(p['notebook'])})</small></li>"
-        for p in summary.get("notebooks", [])
-    )
+    notebooks = "".join(_notebook_item(p) for p in summary.get("notebooks", []))
     segments = _segments_frame(summary)
     as_of = escape(summary["as_of"])
     return f"""<!DOCTYPE html>

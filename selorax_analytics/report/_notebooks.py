@@ -135,6 +135,56 @@ class _Progress:
         self.index, self.source = cell_index, cell.source
 
 
+@dataclass(frozen=True)
+class CellFailure:
+    """Where and why a notebook stopped: what the report's page and error messages say.
+
+    ``number`` counts the notebook's own code cells as Jupyter shows them (1 = the first; ``?``
+    when the failure came before any cell), ``cell`` is the index among all cells of the file
+    (``None`` when unknown), ``position`` its index in the executed notebook (injected cells
+    counted; -1 when unknown), ``first_line`` is the first line of the cell's code, and ``ename``
+    and ``evalue`` are the error's class name and message (``evalue`` on one line).
+    """
+
+    notebook: str
+    number: int | str
+    cell: int | None
+    position: int
+    first_line: str
+    ename: str
+    evalue: str
+    kernel_output: str = ""
+
+    @property
+    def message(self) -> str:
+        """One line naming the notebook, the code cell and the error."""
+        text = (
+            f"{self.notebook} failed at code cell {self.number}, `{self.first_line}`: "
+            f"{self.ename}: {self.evalue}"
+        )
+        return text + (f" Kernel output: {self.kernel_output}" if self.kernel_output else "")
+
+    @property
+    def stopped(self) -> str:
+        """One line for the report's index: where the notebook stopped, and why."""
+        return f"stopped at code cell {self.number}, `{self.first_line}`: {self.reason}"
+
+    @property
+    def reason(self) -> str:
+        """The error in plain words: the package's own message alone, else ``Name: message``."""
+        if _own_error(self.ename) and self.evalue:
+            return self.evalue
+        return f"{self.ename}: {self.evalue}" if self.evalue else self.ename
+
+
+def _own_error(ename: str) -> bool:
+    """Whether ``ename`` names one of the package's errors (messages written for people)."""
+    from selorax_analytics import exceptions
+
+    found = getattr(exceptions, ename, None)
+    return isinstance(found, type) and issubclass(found, exceptions.SeloraxError)
+
+
 def execute(
     nb: NotebookNode,
     *,
@@ -148,6 +198,25 @@ def execute(
     Returns the executed notebook (``nb`` itself, filled in). Raises :class:`ReportError`
     with ``notebook``, ``cell`` (0-based index among all cells) and the executed notebook so
     far in ``partial``.
+    """
+    failure = run(nb, name=name, cwd=cwd, env=env, timeout=timeout)
+    if failure is not None:
+        raise ReportError(failure.message, notebook=name, cell=failure.cell, partial=nb)
+    return nb
+
+
+def run(
+    nb: NotebookNode,
+    *,
+    name: str,
+    cwd: str | os.PathLike[str],
+    env: Mapping[str, str],
+    timeout: int = 600,
+) -> CellFailure | None:
+    """Execute ``nb`` in a fresh kernel, filling in its outputs; how it stopped, or ``None``.
+
+    A failing cell (an error, a timeout, a kernel that died) ends the run: ``nb`` then holds
+    the outputs as far as it ran, the failing cell's traceback included.
     """
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -164,23 +233,31 @@ def execute(
         try:
             client.execute(env=dict(env), stderr=log)
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-            message = _failure_message(name, nb, current, exc)
+            kernel_output = ""
             if isinstance(exc, DeadKernelError):
                 log.seek(0)
-                message += " Kernel output: " + " | ".join(log.read().splitlines()[-5:])
-            cell = file_index(nb, current.index) if current.index >= 0 else None
-            raise ReportError(message, notebook=name, cell=cell, partial=nb) from None
-    return nb
+                kernel_output = " | ".join(log.read().splitlines()[-5:])
+            return _failure(name, nb, current, exc, kernel_output)
+    return None
 
 
-def _failure_message(name: str, nb: NotebookNode, current: _Progress, exc: Exception) -> str:
+def _failure(
+    name: str, nb: NotebookNode, current: _Progress, exc: Exception, kernel_output: str
+) -> CellFailure:
     own = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _injected(c)]
-    number = own.index(current.index) + 1 if current.index in own else "?"
     lines = current.source.strip().splitlines()
-    first_line = lines[0] if lines else ""
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc).strip().splitlines()[-1] if str(exc) else "")
-    return f"{name} failed at code cell {number}, `{first_line}`: {ename}: {evalue}"
+    return CellFailure(
+        notebook=name,
+        number=own.index(current.index) + 1 if current.index in own else "?",
+        cell=file_index(nb, current.index) if current.index >= 0 else None,
+        position=current.index,
+        first_line=lines[0] if lines else "",
+        ename=ename,
+        evalue=" ".join(str(evalue).split()),
+        kernel_output=kernel_output,
+    )
 
 
 def _injected(cell: NotebookNode) -> bool:

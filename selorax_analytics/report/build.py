@@ -70,7 +70,12 @@ from selorax_analytics.exceptions import ReportError
 from selorax_analytics.exports.segments import ExportFormat
 from selorax_analytics.report import _notebooks, _summary
 from selorax_analytics.report._folder import TABLES_FOLDER, check_folder, check_single_file
-from selorax_analytics.report._pages import PAGE_HEADER_STYLE, index_page, page_header
+from selorax_analytics.report._pages import (
+    PAGE_HEADER_STYLE,
+    index_page,
+    page_header,
+    stopped_box,
+)
 
 if TYPE_CHECKING:
     from selorax_analytics.api.client import Client
@@ -169,7 +174,7 @@ def build_report(
     summary = _summary_and_exports(client, out, day, progress=progress)
     with _kernel_store(client, demo) as store:
         env = _notebooks.kernel_environment(store, tables=out / TABLES_FOLDER)
-        pages = _run_notebooks(paths, out, env, about, secrets, progress=progress)
+        pages, stopped = _run_notebooks(paths, out, env, about, secrets, progress=progress)
     summary["generated_at"] = about.generated.isoformat()
     summary["notebooks"] = pages
     summary["store"] = about.store
@@ -177,6 +182,8 @@ def build_report(
     _write_page(out / "summary.json", _notebooks.redact(text, secrets) + "\n")
     index = out / "index.html"
     _write_page(index, _notebooks.redact(index_page(summary), secrets))
+    if stopped:
+        raise _incomplete(stopped, index, secrets)
     return index
 
 
@@ -192,15 +199,27 @@ def _single_file_report(
     """The report built in a private temporary folder, written to ``target`` as one file."""
     from selorax_analytics.report._single_file import single_file_html
 
+    incomplete: IncompleteReportError | None = None
     with tempfile.TemporaryDirectory(prefix="selorax-report-") as folder:
-        index = build_report(
-            Path(folder) / "report", as_of=as_of, client=client, progress=progress,
-            notebooks=notebooks,
-        )  # fmt: skip
+        try:
+            index = build_report(
+                Path(folder) / "report", as_of=as_of, client=client, progress=progress,
+                notebooks=notebooks,
+            )  # fmt: skip
+        except IncompleteReportError as exc:  # written all the same: the file is too
+            index, incomplete = exc.index, exc
         summary = json.loads((index.parent / "summary.json").read_text(encoding="utf-8"))
         title = f"SeloraX store report, {summary['as_of']}"
         html = single_file_html(index.parent, summary["notebooks"], title=title)
     write_file(target, html.encode("utf-8"), overwrite=overwrite)
+    if incomplete is not None:
+        raise IncompleteReportError(
+            incomplete.failures,
+            target,
+            notebook=incomplete.notebook,
+            cell=incomplete.cell,
+            partial=incomplete.partial,
+        ) from None
     return target
 
 
@@ -254,7 +273,12 @@ def _run_notebooks(
     secrets: Sequence[str],
     *,
     progress: bool,
-) -> list[dict[str, str]]:
+) -> tuple[list[dict[str, str]], list[_Stopped]]:
+    """Run every notebook and write its page; the pages, and the notebooks that did not finish.
+
+    A notebook whose cell fails does not stop the others: its page shows how far it ran, under
+    a box saying where and why it stopped, and its entry in the pages gets ``stopped`` (one line).
+    """
     from tqdm.auto import tqdm
 
     notebooks = [_notebooks.read(path) for path in paths]
@@ -267,16 +291,16 @@ def _run_notebooks(
         for path, nb in zip(paths, notebooks, strict=True)
     ]
     stems = {path.stem for path in paths}
+    stopped: list[_Stopped] = []
     bar = tqdm(
         range(len(paths)), desc="notebooks", unit="notebook", disable=not progress, file=sys.stderr
     )
     for i in bar:
-        path = paths[i]
-        bar.set_postfix_str(path.name)
-        export_dir = str((out / "exports" / path.stem).resolve())
-        parameters = {"AS_OF": about.as_of, "EXPORT_DIR": export_dir}
-        nb = _notebooks.with_parameters(notebooks[i], parameters)
-        title = pages[i]["title"]
+        bar.set_postfix_str(paths[i].name)
+        export_dir = str((out / "exports" / paths[i].stem).resolve())
+        nb = _notebooks.with_parameters(
+            notebooks[i], {"AS_OF": about.as_of, "EXPORT_DIR": export_dir}
+        )
         header = page_header(
             store=about.store,
             as_of=about.as_of,
@@ -284,22 +308,84 @@ def _run_notebooks(
             previous=pages[i - 1] if i > 0 else None,
             following=pages[i + 1] if i + 1 < len(pages) else None,
         )
-        page = out / pages[i]["html"]
-        try:
-            _notebooks.execute(nb, name=path.name, cwd=path.parent, env=env)
-        except ReportError as exc:
-            partial = exc.partial if exc.partial is not None else nb
-            # the page of a failed notebook keeps its code, to show where it stopped
-            _write_page(page, _html(partial, title, header, secrets, stems, show_code=True))
-            bar.close()
-            raise ReportError(
-                f"{exc} The notebook as far as it ran: {page}.",
-                notebook=exc.notebook,
-                cell=exc.cell,
-                partial=exc.partial,
-            ) from None
-        _write_page(page, _html(nb, title, header, secrets, stems))
-    return pages
+        failure = _notebooks.run(nb, name=paths[i].name, cwd=paths[i].parent, env=env)
+        if failure is not None:
+            stopped.append(_Stopped(failure, nb, out / pages[i]["html"]))
+            pages[i]["stopped"] = _notebooks.redact(failure.stopped, secrets)
+            header += stopped_box(
+                number=failure.number, first_line=failure.first_line, reason=failure.reason
+            )
+            nb = _as_far_as_it_ran(nb, failure)
+        page = _html(nb, pages[i]["title"], header, secrets, stems)
+        _write_page(out / pages[i]["html"], page)
+    return pages, stopped
+
+
+@dataclass(frozen=True)
+class _Stopped:
+    """A notebook that did not finish: where and why, the notebook as executed, its page."""
+
+    failure: _notebooks.CellFailure
+    partial: Any
+    page: Path
+
+
+def _as_far_as_it_ran(nb: Any, failure: _notebooks.CellFailure) -> Any:
+    """A copy of ``nb`` without the cells after the one that failed (they never ran)."""
+    if failure.position < 0:
+        return nb
+    shown = nb.copy()
+    shown.cells = nb.cells[: failure.position + 1]
+    return shown
+
+
+class IncompleteReportError(ReportError):
+    """The report is written, but one or more notebooks did not finish.
+
+    The message has one line per such notebook (the notebook, the code cell, the error), then
+    the path of the index. ``notebook``, ``cell`` and ``partial`` are the first such notebook's.
+
+    Attributes
+    ----------
+    failures : tuple of str
+        One line per notebook that did not finish, in the report's order.
+    index : Path
+        The report's ``index.html`` (or the single file) that was written.
+    """
+
+    def __init__(
+        self,
+        failures: Sequence[str],
+        index: Path,
+        *,
+        notebook: str | None = None,
+        cell: int | None = None,
+        partial: object = None,
+    ) -> None:
+        done = (
+            "the page of each shows how far it ran"
+            if len(failures) > 1
+            else ("its page shows how far it ran")
+        )
+        super().__init__(
+            "\n".join([*failures, f"The rest of the report is written ({done}): {index}"]),
+            notebook=notebook,
+            cell=cell,
+            partial=partial,
+        )
+        self.failures = tuple(failures)
+        self.index = index
+
+
+def _incomplete(stopped: Sequence[_Stopped], index: Path, secrets: Sequence[str]) -> ReportError:
+    first = stopped[0]
+    return IncompleteReportError(
+        [_notebooks.redact(s.failure.message, secrets) for s in stopped],
+        index,
+        notebook=first.failure.notebook,
+        cell=first.failure.cell,
+        partial=first.partial,
+    )
 
 
 def _html(
@@ -308,16 +394,10 @@ def _html(
     header: str,
     secrets: Sequence[str],
     stems: Collection[str],
-    *,
-    show_code: bool = False,
 ) -> str:
     """One notebook page: the header, the outputs, links to other notebooks as page links."""
     html = _notebooks.to_html(
-        _notebooks.link_pages(nb, stems),
-        title=title,
-        header=header,
-        css=PAGE_HEADER_STYLE,
-        show_code=show_code,
+        _notebooks.link_pages(nb, stems), title=title, header=header, css=PAGE_HEADER_STYLE
     )
     return _notebooks.redact(html, secrets)
 

@@ -178,22 +178,138 @@ def test_no_secret_in_any_output(built):
 _notebook = write_notebook
 
 
-def test_a_failing_cell_is_named_with_its_notebook(sandbox, tmp_path):
-    bad = _notebook(tmp_path, "broken.ipynb", "x = len(AS_OF)", "y = x / 0", "z = 3")
-    client = sa.Client(sandbox.base_url, token=DEMO_TOKEN)
-    with pytest.raises(ReportError) as info:
-        build_report(tmp_path / "out", client=client, progress=False, notebooks=[bad])
-    client.close()
-    message = str(info.value)
-    assert message.startswith("broken.ipynb failed at code cell 3, `y = x / 0`: ZeroDivisionError")
-    assert info.value.notebook == "broken.ipynb"
-    assert info.value.cell == 3  # index in the file: heading, parameters, x = ..., y = ...
-    # the injected cell set AS_OF before the failure; the partial page shows how far it ran
-    partial = (tmp_path / "out" / "broken.html").read_text(encoding="utf-8")
-    text = unescape(re.sub(r"<[^>]+>", "", partial))
-    assert "ZeroDivisionError" in text and "AS_OF = '2026-07-01'" in text
-    assert CODE_INPUT.search(partial) and "y = x / 0" in text  # it keeps its code, for inspection
-    assert not (tmp_path / "out" / "summary.json").exists()
+# --- a notebook that cannot finish: the report is written all the same -------------------------
+
+#: The second notebook's error: the package's own kind, its message naming the store's token.
+STOPPING_CELL = (
+    "raise DataError('Too few repeat buyers for ' + os.environ['SELORAX_TOKEN'] + "
+    "'. Use a longer history.')"
+)
+
+
+def _three_notebooks(folder: Path) -> list[Path]:
+    """01 and 03 finish; 02 stops at its code cell 4 (the file's cell 4) with a DataError."""
+    folder.mkdir()
+    first = _notebook(folder, "01_first.ipynb", "print('first page done', AS_OF)")
+    second = _notebook(
+        folder,
+        "02_second.ipynb",
+        "import os\nfrom selorax_analytics.exceptions import DataError",
+        "print('second page began')",
+        STOPPING_CELL,
+        "print('second page never got here')",
+    )
+    nb = nbformat.read(second, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("A note after the stop, never reached."))
+    nbformat.write(nb, second)
+    third = _notebook(folder, "03_third.ipynb", "print('third page done')")
+    return [first, second, third]
+
+
+@pytest.fixture(scope="module")
+def stopped_report(sandbox_factory, tmp_path_factory):
+    """A folder report of three notebooks on a small store where the second one stops."""
+    home = tmp_path_factory.mktemp("stopped")
+    paths = _three_notebooks(home / "notebooks")
+    server = sandbox_factory(customers=300)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SELORAX_CACHE_DIR", str(home / "cache"))
+        client = sa.Client(server.base_url, token=DEMO_TOKEN)
+        with client, pytest.raises(ReportError) as info:
+            build_report(home / "site", client=client, progress=False, notebooks=paths)
+    return home, info.value
+
+
+def _text(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def test_a_notebook_that_stops_leaves_the_other_pages_and_the_index_written(stopped_report):
+    home, _ = stopped_report
+    site = home / "site"
+    for name, done in (("01_first.html", "first page done"), ("03_third.html", "third page done")):
+        page = (site / name).read_text(encoding="utf-8")
+        assert done in _text(page) and 'class="sx-stopped"' not in page, name
+    summary = json.loads((site / "summary.json").read_text(encoding="utf-8"))
+    assert [p.get("stopped") is None for p in summary["notebooks"]] == [True, False, True]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    items = re.findall(r"<li[^>]*>.*?</li>", index.split('class="notebooks"')[1])[:3]
+    assert ["incomplete" in item for item in items] == [False, True, False]
+    # the one-line reason, as the page's box gives it (the package's own error: its message)
+    assert (
+        "incomplete : stopped at code cell 4, raise DataError('Too few repeat buyers for ' + "
+        "os.environ['SELORAX_TOKEN'] + '. Use a longer history.') : Too few repeat buyers for "
+        "sx_at_...3a9c. Use a longer history."
+    ) in _text(items[1])
+
+
+def test_the_stopped_page_says_where_and_why_at_its_top_and_keeps_the_traceback(stopped_report):
+    home, _ = stopped_report
+    page = (home / "site" / "02_second.html").read_text(encoding="utf-8")
+    text = _text(page)
+    box = _text(re.search(r'<div class="sx-stopped".*?</div>', page, flags=re.S).group(0))
+    assert box.startswith(
+        f"This page stopped at code cell 4 , {STOPPING_CELL} : Too few repeat buyers for "
+        "sx_at_...3a9c. Use a longer history."
+    )
+    # the box comes right after the header, before any output of the notebook
+    assert page.index("sx-stopped") < page.index("second page began")
+    assert "Traceback (most recent call last)" in text  # for whoever maintains the notebook
+    assert text.index("second page began") < text.rindex("DataError")  # where it stopped
+    assert "never got here" not in text and "never reached" not in text  # as far as it ran
+    assert not CODE_INPUT.search(page)  # the code stays hidden, as on every page
+
+
+def test_the_report_error_names_only_the_notebook_that_stopped(stopped_report):
+    home, error = stopped_report
+    lines = str(error).splitlines()
+    assert lines[0] == (
+        f"02_second.ipynb failed at code cell 4, `{STOPPING_CELL}`: DataError: Too few repeat "
+        "buyers for sx_at_...3a9c. Use a longer history."
+    )
+    assert len(lines) == 2 and lines[1].endswith(f": {home / 'site' / 'index.html'}")
+    assert "01_first" not in str(error) and "03_third" not in str(error)
+    assert (error.notebook, error.cell) == (
+        "02_second.ipynb",
+        4,
+    )  # after heading, parameters, 2 cells
+    assert error.failures == (lines[0],) and error.index == home / "site" / "index.html"
+
+
+def test_no_secret_reaches_a_stopped_page_its_box_or_the_error(stopped_report):
+    home, error = stopped_report
+    assert DEMO_TOKEN not in str(error) and "sx_at_...3a9c" in str(error)
+    for path in (home / "site").rglob("*"):
+        if path.is_file():
+            assert DEMO_TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_the_command_writes_the_report_then_names_each_stopped_notebook(
+    sandbox_factory, tmp_path, monkeypatch, capsys
+):
+    paths = _three_notebooks(tmp_path / "notebooks")
+    server = sandbox_factory(customers=300)
+    for name in [n for n in os.environ if n.startswith("SELORAX_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SELORAX_BASE_URL", server.base_url)
+    monkeypatch.setenv("SELORAX_TOKEN", DEMO_TOKEN)
+    monkeypatch.setenv("SELORAX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(_notebooks, "NOTEBOOK_DIR", paths[0].parent)
+    out = tmp_path / "sent" / "report.html"
+    assert main(["report", "--single-file", "--out", str(out), "--no-progress"]) == 1
+    printed = capsys.readouterr()
+    assert printed.err.splitlines() == [
+        f"error: 02_second.ipynb failed at code cell 4, `{STOPPING_CELL}`: DataError: Too few "
+        "repeat buyers for sx_at_...3a9c. Use a longer history."
+    ]
+    assert re.fullmatch(
+        rf"{re.escape(str(out))} \(\d+ KB, 1 of 3 pages incomplete, one file with every page: "
+        r"send it as it is\)\n",
+        printed.out,
+    )
+    html = out.read_text(encoding="utf-8")  # written whole, the stopped page in it
+    assert "third page done" in html and "This page stopped at code cell 4" in _text(html)
+    assert DEMO_TOKEN not in html
 
 
 def test_a_notebook_without_parameters_is_refused(sandbox, tmp_path):
