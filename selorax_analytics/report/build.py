@@ -17,8 +17,11 @@
 page as one self-contained HTML file instead (see :mod:`selorax_analytics.report._single_file`);
 the exports, tables and summary are not in it.
 
-The notebooks keep their code for JupyterLab; only the pages hide it (the page of a notebook
-that failed keeps it, to show where it stopped). Their Markdown links to ``NN_topic.ipynb``
+The notebooks keep their code for JupyterLab; only the pages hide it. A notebook whose cell
+fails does not stop the report: its page shows the outputs as far as it ran, under a box saying
+which code cell stopped it and why, with the traceback where it stopped; the other notebooks
+run, the index marks that page incomplete, and :class:`IncompleteReportError` (a
+:class:`~selorax_analytics.exceptions.ReportError`) is raised once everything is written. Their Markdown links to ``NN_topic.ipynb``
 point at ``NN_topic.html`` in the report, or lose the link when the report does not hold
 that page.
 
@@ -140,8 +143,11 @@ def build_report(
         ``out_dir`` is a file, or a folder holding other files and ``overwrite`` is false
         (with ``single_file``: it exists and ``overwrite`` is false, or it is a folder).
     ReportError
-        A notebook failed: the message names the notebook, the cell and the error, and the
-        notebook as far as it ran is written to ``out_dir/<notebook>.html`` for inspection.
+        No notebook to run, or one without a ``parameters`` cell, or a bad ``as_of``. When
+        notebooks failed, :class:`IncompleteReportError` after the whole report is written:
+        one line per notebook that stopped (the notebook, the code cell, the error), then the
+        path of the index (or the single file); ``.notebook``, ``.cell`` and ``.partial`` are
+        the first such notebook's, ``.failures`` holds every line.
     SeloraxError
         The store could not be loaded (credentials, connection); see the message.
 
