@@ -297,6 +297,15 @@ def _notebook_item(page: Mapping[str, Any]) -> str:
     )
 
 
+def _demo_only_item(page: Mapping[str, Any]) -> str:
+    """A page this store's report leaves out: it runs on the demo store only."""
+    instead = _code_spans(escape(page.get("instead", "")))
+    return (
+        f"<li>{escape(page['title'])} <small>({escape(page['notebook'])})</small>: runs on the "
+        f"demo store only, so this report leaves it out. {instead}</li>"
+    )
+
+
 def _code_spans(text: str) -> str:
     """Escaped ``text`` with its `backticked` code shown as code."""
     return re.sub(r"`([^`]*)`", r"<code>\1</code>", text)
@@ -306,6 +315,7 @@ def index_page(summary: Mapping[str, Any]) -> str:
     """The report's front page: headline figures, charts, segments and reach, links to the rest."""
     head = summary["headline"]
     notebooks = "".join(_notebook_item(p) for p in summary.get("notebooks", []))
+    notebooks += "".join(_demo_only_item(p) for p in summary.get("demo_only", []))
     segments = _segments_frame(summary)
     as_of = escape(summary["as_of"])
     return f"""<!DOCTYPE html>

@@ -377,6 +377,20 @@ def read(path: Path) -> NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
+def demo_only(nb: NotebookNode) -> str | None:
+    """What a real store's reader does instead, for a notebook that runs on the demo store only.
+
+    ``metadata.selorax.demo_only`` is that sentence (Markdown, may be empty); ``None`` for every
+    other notebook. Such a notebook plays a part no real store can (07 has the demo store
+    simulate its customers' answer to a campaign); a report of a real store leaves it out and
+    says so.
+    """
+    instead = nb.metadata.get("selorax", {}).get("demo_only")
+    return (
+        None if instead is None or instead is False else str(instead if instead is not True else "")
+    )
+
+
 def write(nb: NotebookNode, path: Path) -> None:
     """Replace the notebook file ``path`` whole (temporary file, rename), keeping its mode.
 

@@ -168,6 +168,7 @@ def build_report(
     client = client if client is not None else connect()
     demo = is_demo_store(client)
     day = given or default_as_of(client)
+    paths, demo_pages = _for_store(paths, demo)
     out.mkdir(parents=True, exist_ok=True)
     secrets = [s for s in (client.credentials.token, client.credentials.client_secret) if s]
     about = _About(
@@ -183,6 +184,7 @@ def build_report(
         pages, stopped = _run_notebooks(paths, out, env, about, secrets, progress=progress)
     summary["generated_at"] = about.generated.isoformat()
     summary["notebooks"] = pages
+    summary["demo_only"] = demo_pages
     summary["store"] = about.store
     text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
     _write_page(out / "summary.json", _notebooks.redact(text, secrets) + "\n")
@@ -191,6 +193,28 @@ def build_report(
     if stopped:
         raise _incomplete(stopped, index, secrets)
     return index
+
+
+def _for_store(paths: list[Path], demo: bool) -> tuple[list[Path], list[dict[str, str]]]:
+    """The notebooks to run for this store, and those left out as demo-store only."""
+    if demo:
+        return paths, []
+    left: list[dict[str, str]] = []
+    kept = []
+    for path in paths:
+        nb = _notebooks.read(path)
+        instead = _notebooks.demo_only(nb)
+        if instead is None:
+            kept.append(path)
+        else:
+            title = _notebooks.title_of(nb, path.stem)
+            left.append({"notebook": path.name, "title": title, "instead": instead})
+    if not kept:
+        raise ReportError(
+            "Every notebook given runs on the demo store only, and this store is not the demo "
+            "store; pass other notebooks, or report on the demo store (no SELORAX_* set)."
+        )
+    return kept, left
 
 
 def _single_file_report(

@@ -607,3 +607,53 @@ def test_the_summary_is_the_store_before_any_notebook_wrote_to_it(sandbox_factor
     assert _store_orders(server)[0] == orders_before + 3  # the notebook did write
     summary = json.loads((tmp_path / "site" / "summary.json").read_text(encoding="utf-8"))
     assert summary["orders"] == orders_before
+
+
+def _demo_only_notebook(folder: Path) -> Path:
+    path = write_notebook(folder, "02_demo.ipynb", "import selorax_analytics as sa", "'played'")
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["selorax"] = {"demo_only": "Use `your own records` instead."}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_demo_only_notebook_is_left_out_of_a_real_store_s_report(sandbox, tmp_path):
+    from selorax_analytics.sandbox import SECOND_STORE_TOKEN
+
+    first = write_notebook(tmp_path, "01_plain.ipynb", "import selorax_analytics as sa", "1 + 1")
+    demo = _demo_only_notebook(tmp_path)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SELORAX_CACHE_DIR", str(tmp_path / "cache"))
+        # store 23's own credential: a store that is not the demo store
+        with sa.Client(sandbox.base_url, token=SECOND_STORE_TOKEN) as client:
+            index = sa.build_report(
+                tmp_path / "site", client=client, progress=False, notebooks=[first, demo]
+            )
+        with sa.Client(sandbox.base_url, token=DEMO_TOKEN) as client:
+            demo_index = sa.build_report(
+                tmp_path / "demo", client=client, progress=False, notebooks=[first, demo]
+            )
+    site = index.parent
+    assert (site / "01_plain.html").is_file() and not (site / "02_demo.html").exists()
+    summary = json.loads((site / "summary.json").read_text(encoding="utf-8"))
+    assert [p["notebook"] for p in summary["notebooks"]] == ["01_plain.ipynb"]
+    assert summary["demo_only"] == [
+        {
+            "notebook": "02_demo.ipynb",
+            "title": "A small notebook",
+            "instead": "Use `your own records` instead.",
+        }
+    ]
+    page = index.read_text(encoding="utf-8")
+    assert "runs on the demo store only" in page and "<code>your own records</code>" in page
+    # The demo store runs it like any other page.
+    assert (demo_index.parent / "02_demo.html").is_file()
+    assert "runs on the demo store only" not in demo_index.read_text(encoding="utf-8")
+
+
+def test_the_campaign_walkthrough_is_marked_demo_only():
+    # 07 has the demo store simulate the customers' answer, which no real store can do.
+    nb = nbformat.read(_notebooks.NOTEBOOK_DIR / "07_campaigns.ipynb", as_version=4)
+    assert "campaign report" in _notebooks.demo_only(nb)
+    plain = nbformat.read(_notebooks.NOTEBOOK_DIR / "02_rfm_segments.ipynb", as_version=4)
+    assert _notebooks.demo_only(plain) is None
