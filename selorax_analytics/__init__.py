@@ -49,6 +49,7 @@ _PUBLIC: dict[str, str] = {
     "ConnectionFailedError": "exceptions",
     "DataError": "exceptions",
     "IncompleteLoadError": "exceptions",
+    "IncompleteReportError": "exceptions",
     "NotFoundError": "exceptions",
     "OutputExistsError": "exceptions",
     "PermissionDeniedError": "exceptions",

@@ -25,7 +25,9 @@ masked, like ``sx_at_...abcd``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class SeloraxError(Exception):
@@ -181,3 +183,41 @@ class ReportError(SeloraxError):
         self.notebook = notebook
         self.cell = cell
         self.partial = partial
+
+
+class IncompleteReportError(ReportError):
+    """The report is written, but one or more notebooks did not finish.
+
+    The message has one line per such notebook (the notebook, the code cell, the error), then
+    the path of the index. ``notebook``, ``cell`` and ``partial`` are the first such notebook's.
+
+    Attributes
+    ----------
+    failures : tuple of str
+        One line per notebook that did not finish, in the report's order.
+    index : Path
+        The report's ``index.html`` (or the single file) that was written.
+    """
+
+    def __init__(
+        self,
+        failures: Sequence[str],
+        index: os.PathLike[str] | str,
+        *,
+        notebook: str | None = None,
+        cell: int | None = None,
+        partial: object = None,
+    ) -> None:
+        done = (
+            "the page of each shows how far it ran"
+            if len(failures) > 1
+            else ("its page shows how far it ran")
+        )
+        super().__init__(
+            "\n".join([*failures, f"The rest of the report is written ({done}): {index}"]),
+            notebook=notebook,
+            cell=cell,
+            partial=partial,
+        )
+        self.failures = tuple(failures)
+        self.index = Path(index)

@@ -68,9 +68,10 @@ def add_notebooks(commands: Any) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from selorax_analytics.exceptions import IncompleteReportError
     from selorax_analytics.report._folder import check_folder, check_single_file
     from selorax_analytics.report._notebooks import notebook_paths
-    from selorax_analytics.report.build import IncompleteReportError, build_report
+    from selorax_analytics.report.build import build_report
 
     # The folder (or file) first: refused before a store is started or asked.
     stems = [p.stem for p in notebook_paths()]

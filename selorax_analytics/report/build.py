@@ -69,7 +69,7 @@ from selorax_analytics.connection import (
     demo_environment,
     is_demo_store,
 )
-from selorax_analytics.exceptions import ReportError
+from selorax_analytics.exceptions import IncompleteReportError, ReportError
 from selorax_analytics.exports.segments import ExportFormat
 from selorax_analytics.report import _notebooks, _summary
 from selorax_analytics.report._folder import TABLES_FOLDER, check_folder, check_single_file
@@ -367,44 +367,6 @@ def _as_far_as_it_ran(nb: Any, failure: _notebooks.CellFailure) -> Any:
     shown = nb.copy()
     shown.cells = nb.cells[: failure.position + 1]
     return shown
-
-
-class IncompleteReportError(ReportError):
-    """The report is written, but one or more notebooks did not finish.
-
-    The message has one line per such notebook (the notebook, the code cell, the error), then
-    the path of the index. ``notebook``, ``cell`` and ``partial`` are the first such notebook's.
-
-    Attributes
-    ----------
-    failures : tuple of str
-        One line per notebook that did not finish, in the report's order.
-    index : Path
-        The report's ``index.html`` (or the single file) that was written.
-    """
-
-    def __init__(
-        self,
-        failures: Sequence[str],
-        index: Path,
-        *,
-        notebook: str | None = None,
-        cell: int | None = None,
-        partial: object = None,
-    ) -> None:
-        done = (
-            "the page of each shows how far it ran"
-            if len(failures) > 1
-            else ("its page shows how far it ran")
-        )
-        super().__init__(
-            "\n".join([*failures, f"The rest of the report is written ({done}): {index}"]),
-            notebook=notebook,
-            cell=cell,
-            partial=partial,
-        )
-        self.failures = tuple(failures)
-        self.index = index
 
 
 def _incomplete(stopped: Sequence[_Stopped], index: Path, secrets: Sequence[str]) -> ReportError:
