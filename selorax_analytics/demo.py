@@ -22,6 +22,10 @@ ROUTE = "/_sandbox/campaigns/response"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+#: Added to an embedded demo client's cache identity once it has simulated a response.
+_PLAYED = "-with-simulated-orders"
+
+
 def simulate_campaign_response(
     client: Any,
     campaign: str | os.PathLike[str],
@@ -92,4 +96,8 @@ def simulate_campaign_response(
     if answer.status_code != 201:
         message = answer.json().get("message", answer.text) if answer.content else answer.text
         raise DataError(f"The demo store refused the simulation: {message}")
+    if getattr(client, "embedded_demo", False) and not client.demo_data.endswith(_PLAYED):
+        # The embedded demo store now holds orders no other process's demo store has: what
+        # this client loads from here on is cached apart, never as the demo store's own data.
+        client.demo_data += _PLAYED
     return dict(answer.json()["data"])

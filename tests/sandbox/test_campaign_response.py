@@ -124,3 +124,31 @@ def _order_count(server) -> int:
         timeout=30,
     ).json()
     return int(page["pagination"]["total"])
+
+
+def test_an_embedded_demo_store_that_played_a_response_is_cached_apart(sandbox_factory, tmp_path):
+    # The embedded demo store is the same in every process, so its cache is shared; once it has
+    # simulated orders, what it loads must never be served to another process as the demo data.
+    from selorax_analytics.connection import mark_embedded_demo
+
+    server = sandbox_factory(customers=400)
+    client = mark_embedded_demo(sa.Client(server.base_url, token=DEMO_TOKEN))
+    try:
+        customers, orders = sa.load_store(client, progress=False, cache=tmp_path)
+        rfm = sa.rfm_segments(orders, as_of=AS_OF)
+        rfm.attrs["as_of"] = AS_OF
+        sent = sa.export_segment(rfm, "Hibernating", tmp_path / "h.csv", customers=customers,
+                                 holdout=0.5, seed=1)  # fmt: skip
+        canonical = orders.attrs["selorax"]["cache_dir"]
+        sa.simulate_campaign_response(client, sent.campaign, target_rate=0.5, holdout_rate=0.5,
+                                      days=5, seed=2)  # fmt: skip
+        _, played = sa.load_store(client, progress=False, cache=tmp_path, refresh="full")
+        assert len(played) == _order_count(server) > len(orders)
+        assert played.attrs["selorax"]["cache_dir"] != canonical
+        # A fresh demo client (another process) reads the demo store's own data from the cache.
+        other = mark_embedded_demo(sa.Client(server.base_url, token=DEMO_TOKEN))
+        cached = sa.load_orders(other, progress=False, cache=tmp_path, refresh="never")
+        other.close()
+        assert len(cached) == len(orders)
+    finally:
+        client.close()
