@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import uuid
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,8 +42,13 @@ SCHEDULER_ENV = "SELORAX_DASK_SCHEDULER"
 CONNECT_TIMEOUT = 10
 
 
+_NEEDS_DASK = (
+    "The fleet analytics need Dask; install it with `pip install 'selorax-analytics[fleet]'`."
+)
+
+
 class MissingExtraError(SeloraxError, ImportError):
-    """The fleet analytics need Dask: ``pip install 'selorax-analytics[fleet]'``."""
+    """The fleet analytics need Dask; install it with `pip install 'selorax-analytics[fleet]'`."""
 
 
 def run_per_store(
@@ -59,9 +65,10 @@ def run_per_store(
     """
     root = str(Path(dataset).expanduser().resolve())
     ids = _store_ids(root, stores)
+    run = uuid.uuid4().hex[:8]  # keys of this call only: a long-lived client keeps results
     with fleet_client(scheduler, n_stores=len(ids)) as client:
         futures = {
-            sid: client.submit(task, root, sid, **options, key=f"{task.__name__}-{sid}", pure=False)
+            sid: client.submit(task, root, sid, **options, key=f"{task.__name__}-{sid}-{run}")
             for sid in ids
         }
         results: dict[int, Any] = {}
@@ -105,10 +112,7 @@ def fleet_client(
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise MissingExtraError(
-            "The fleet analytics need Dask; install it with "
-            "`pip install 'selorax-analytics[fleet]'`."
-        ) from None
+        raise MissingExtraError(_NEEDS_DASK) from None
     if isinstance(scheduler, Client):
         yield scheduler
         return
@@ -139,10 +143,7 @@ def check_scheduler_address(address: str) -> str:
     try:
         from distributed.comm import parse_address, parse_host_port
     except ImportError:
-        raise MissingExtraError(
-            "The fleet analytics need Dask; install it with "
-            "`pip install 'selorax-analytics[fleet]'`."
-        ) from None
+        raise MissingExtraError(_NEEDS_DASK) from None
     source = "scheduler" if address != os.environ.get(SCHEDULER_ENV) else SCHEDULER_ENV
     try:  # checked before a Client exists: a half-made one hangs in its finaliser
         scheme, where = parse_address(address, strict=True)

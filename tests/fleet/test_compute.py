@@ -28,18 +28,6 @@ distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
-def client():
-    """Two worker processes, one thread each, for the whole module."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     return write_dataset(tmp_path_factory.mktemp("fleet"))
 
@@ -167,3 +155,17 @@ def test_no_store_and_bad_scheduler_addresses(tmp_path, monkeypatch):
         ConnectionFailedError, match=r"tcp://127\.0\.0\.1:9.*SELORAX_DASK_SCHEDULER"
     ):
         fleet_summary(tmp_path, as_of=AS_OF)
+
+
+def test_a_long_lived_client_never_serves_an_earlier_call_s_result(client, tmp_path):
+    # A long-lived client keeps earlier results: the same store id in another dataset (or the
+    # same dataset loaded again) must be computed afresh, never served from the earlier call.
+    broken = write_dataset(tmp_path / "broken", {31: (200, 1.0)})
+    corrupt(broken, 31)
+    assert list(fleet_segments(broken, as_of=AS_OF, scheduler=client).errors) == [31]
+    sound = write_dataset(tmp_path / "sound", {31: (400, 1.0)})
+    for _ in range(2):
+        result = fleet_segments(sound, as_of=AS_OF, scheduler=client)
+        assert result.errors == {}
+        local = sa.rfm_segments(read_store_frame(sound, "orders", 31), as_of=AS_OF)
+        pd.testing.assert_frame_equal(result[31], local, check_exact=True)

@@ -17,17 +17,6 @@ from tests.fleet._stores import AS_OF, STORES, corrupt, write_dataset
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
 class _Table(HTMLParser):
     """The page's rows as lists of (text, data-sort) cells, and whether it loads anything."""
 
