@@ -9,7 +9,6 @@ and never closed (a leaked socket).
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
@@ -19,17 +18,19 @@ from selorax_analytics.exceptions import AuthenticationError
 from selorax_analytics.loading.loaders import load_customers
 
 WRONG_TOKEN = "sx_at_wrongwrongwrong1234"
-PAGE_DELAY = 0.3  # seconds page 1 is held back, so it is still running when the lookup fails
+#: Bound on how long page 1 waits for the lookup's answer (it is always given much sooner).
+GATE_TIMEOUT = 30
 
 
-class CountingTransport(httpx.BaseTransport):
-    """Real HTTP, counting requests in flight; list pages are held back a little."""
+class GatedTransport(httpx.BaseTransport):
+    """Real HTTP, counting requests in flight; page 1 waits until the lookup has its answer."""
 
     def __init__(self) -> None:
         self.inner = httpx.HTTPTransport()
         self.lock = threading.Lock()
         self.active = 0
         self.pages = 0
+        self.looked_up = threading.Event()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         with self.lock:
@@ -38,8 +39,14 @@ class CountingTransport(httpx.BaseTransport):
             if request.url.path.endswith("/customers"):
                 with self.lock:
                     self.pages += 1
-                time.sleep(PAGE_DELAY)  # slows the page down; nothing waits on it
-            return self.inner.handle_request(request)
+                # still running when the lookup fails: it goes out once the 401 is in
+                assert self.looked_up.wait(GATE_TIMEOUT), "the store lookup never answered"
+                return self.inner.handle_request(request)
+            response = self.inner.handle_request(request)
+            if request.url.path.endswith("/store"):
+                response.read()
+                self.looked_up.set()
+            return response
         finally:
             with self.lock:
                 self.active -= 1
@@ -49,7 +56,7 @@ class CountingTransport(httpx.BaseTransport):
 
 
 def test_a_failed_store_lookup_waits_for_the_early_page(sandbox, tmp_path):
-    transport = CountingTransport()
+    transport = GatedTransport()
     client = Client(base_url=sandbox.base_url, token=WRONG_TOKEN, transport=transport)
     try:
         with pytest.raises(AuthenticationError):
